@@ -1,0 +1,39 @@
+# vrclinic — the two commands a newcomer needs are `make demo` and `make test`.
+# Both create .venv (Python 3.11+) and install the project into it on first use.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test bench lint generate clean venv
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "vrclinic needs Python 3.11 or newer; set PYTHON=/path/to/python3.11")'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/vrclinic demo
+
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/vrclinic protocol check
+	$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	$(BIN)/python -m tests.bench
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+generate: $(STAMP)
+	$(BIN)/vrclinic protocol generate
+
+clean:
+	rm -rf $(VENV) bench-results.json .pytest_cache .ruff_cache

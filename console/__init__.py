@@ -1,0 +1,1 @@
+"""The vrclinic console: the therapist's side of a VR exposure session."""

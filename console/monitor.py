@@ -1,0 +1,205 @@
+"""A text-mode console: runs the link, beats from its own control loop, and prints what
+the headsets say in words. A technician uses it to check a headset without the window
+(``vrclinic monitor``); ``vrclinic demo`` drives a short scripted session with it.
+
+Threads: everything here runs in the caller's thread (the control loop), except the
+link's own thread inside :class:`~protocol.link.ConsoleLink`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import queue
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from protocol import messages
+from protocol.link import (
+    ConsoleLink,
+    HeadsetJoined,
+    HeadsetStateChanged,
+    LinkConfig,
+    LinkEvent,
+    MessageReceived,
+    MirrorFrameReady,
+    PeerProtocolError,
+    PeerRefused,
+    SendFailed,
+)
+from protocol.timing import now
+
+
+@dataclass(frozen=True)
+class Step:
+    """One scripted action of the demo: at ``at_s`` after the first headset joined."""
+
+    at_s: float
+    say: str
+    make: Callable[[int], messages.Message]
+
+
+def demo_script() -> list[Step]:
+    """A short exposure session: mirror on, spiders closer step by step, SUDS, make safe."""
+    suds = "How anxious are you right now, from 0 (calm) to 100 (the worst)?"
+    return [
+        Step(
+            0.3,
+            "mirror on, 640 px at 15 fps",
+            lambda i: messages.MirrorSettings(enabled=True, max_fps=15, max_width=640),
+        ),
+        Step(0.6, "load the spiders scene", lambda i: messages.LoadScene(scene_id="spiders")),
+        Step(
+            1.5,
+            "bring the spider to 2.5 m over 2 s",
+            lambda i: messages.SetParameter(name="distance", value=2.5, ramp_s=2),
+        ),
+        Step(4.0, "ask SUDS", lambda i: messages.Prompt(prompt_id=i, kind=messages.PromptKind.SUDS, text=suds)),
+        Step(5.0, "four spiders", lambda i: messages.SetParameter(name="count", value=4)),
+        Step(6.0, "closer: 1.0 m over 3 s", lambda i: messages.SetParameter(name="distance", value=1.0, ramp_s=3)),
+        Step(9.5, "ask SUDS", lambda i: messages.Prompt(prompt_id=i, kind=messages.PromptKind.SUDS, text=suds)),
+        Step(11.0, "marker", lambda i: messages.Marker(label="patient looked away", at=now())),
+        Step(12.0, "MAKE SAFE", lambda i: messages.MakeSafe(fade_s=1.0, reason="demo: therapist pressed make safe")),
+        Step(15.0, "resume where we were", lambda i: messages.Resume(fade_s=2.0)),
+        Step(18.0, "ask SUDS", lambda i: messages.Prompt(prompt_id=i, kind=messages.PromptKind.SUDS, text=suds)),
+        Step(20.0, "load the balcony", lambda i: messages.LoadScene(scene_id="heights")),
+        Step(21.0, "up to floor 12 over 4 s", lambda i: messages.SetParameter(name="floor", value=12, ramp_s=4)),
+        Step(
+            26.0,
+            "ask expectancy",
+            lambda i: messages.Prompt(
+                prompt_id=i, kind=messages.PromptKind.EXPECTANCY, text="How likely is it that you will fall, 0-100 %?"
+            ),
+        ),
+    ]
+
+
+class Monitor:
+    """Prints link events for people. ``out`` receives each line (default: print)."""
+
+    def __init__(self, link: ConsoleLink, out: Callable[[str], None] = print):
+        self.link = link
+        self.out = out
+        self.started = now()
+        self.mirror_stats: dict[str, list[float]] = {}
+        self._last_mirror_report = now()
+
+    def line(self, text: str) -> None:
+        self.out(f"[{now() - self.started:7.2f}] {text}")
+
+    def handle(self, event: LinkEvent) -> None:
+        if isinstance(event, HeadsetJoined):
+            h = event.hello
+            self.line(
+                f"{event.name}: {'reconnected' if event.resumed else 'connected'} — {h.engine} {h.app_version}"
+                f"{', ' + h.device if h.device else ''}, protocol {h.protocol_major}.{h.protocol_minor}"
+            )
+        elif isinstance(event, HeadsetStateChanged):
+            extra = f" ({event.reason})" if event.reason else ""
+            self.line(f"{event.name}: link {event.previous} -> {event.state.upper()}{extra}")
+        elif isinstance(event, MessageReceived):
+            self.line(f"{event.name}: {describe(event.message)}")
+        elif isinstance(event, MirrorFrameReady):
+            frame = self.link.take_mirror_frame(event.name)
+            if frame is not None:
+                latency = None if frame.captured_at_local is None else frame.received_at - frame.captured_at_local
+                self.mirror_stats.setdefault(event.name, []).append(latency or 0.0)
+                self._mirror_report(frame.frame)
+        elif isinstance(event, PeerRefused):
+            self.line(f"REFUSED {event.name} ({event.reason}): {event.text}")
+        elif isinstance(event, PeerProtocolError):
+            self.line(f"bad message from {event.name} ({event.code}): {event.text}")
+        elif isinstance(event, SendFailed):
+            self.line(f"could not send {event.msg_type} to {event.name}: {event.text}")
+
+    def _mirror_report(self, frame: messages.MirrorFrame) -> None:
+        t = now()
+        if t - self._last_mirror_report < 3.0:
+            return
+        span = t - self._last_mirror_report
+        self._last_mirror_report = t
+        for name, latencies in self.mirror_stats.items():
+            if latencies:
+                lat = sorted(latencies)[len(latencies) // 2] * 1000
+                self.line(
+                    f"{name}: mirror {len(latencies) / span:.1f} fps, {frame.width}x{frame.height}, "
+                    f"{len(frame.jpeg) / 1024:.0f} KiB/frame, capture->console {lat:.1f} ms (median)"
+                )
+            latencies.clear()
+
+    def run(self, duration_s: float | None, script: Iterable[Step] = ()) -> None:
+        """The control loop: beat every interval, print events, play the script."""
+        steps = sorted(script, key=lambda s: s.at_s)
+        prompt_ids = itertools.count(1)
+        first_joined: float | None = None
+        target: str | None = None
+        interval = self.link.config.heartbeat_interval_s
+        next_beat = now()
+        end = None if duration_s is None else now() + duration_s
+        while end is None or now() < end:
+            t = now()
+            if t >= next_beat:
+                self.link.beat()
+                next_beat += interval
+                if next_beat < t:  # we were held up; do not try to catch up with a burst
+                    next_beat = t + interval
+            try:
+                event = self.link.events.get(timeout=max(0.0, min(next_beat - now(), 0.05)))
+            except queue.Empty:
+                event = None
+            if event is not None:
+                self.handle(event)
+                if isinstance(event, HeadsetJoined) and first_joined is None:
+                    first_joined, target = now(), event.name
+            while steps and first_joined is not None and now() - first_joined >= steps[0].at_s:
+                step = steps.pop(0)
+                self.line(f"console -> {target}: {step.say}")
+                assert target is not None
+                self.link.send(target, step.make(next(prompt_ids)))
+
+
+def describe(msg: messages.Message) -> str:
+    """One line a person understands for an incoming message."""
+    if isinstance(msg, messages.SceneCatalogue):
+        return "offers " + "; ".join(
+            f"{s.id}" + (f" ({', '.join(p.name for p in s.parameters)})" if s.parameters else " (calm)")
+            for s in msg.scenes
+        )
+    if isinstance(msg, messages.SceneStatus):
+        values = ", ".join(f"{p.name} {p.value:g}" for p in msg.parameters)
+        return f"scene {msg.scene_id} {msg.state.upper()}" + (f" — {values}" if values else "")
+    if isinstance(msg, messages.ParameterApplied):
+        ramp = f" (ramping to {msg.target:g})" if msg.ramping else ""
+        return f"{msg.name} = {msg.value:.2f}{ramp}"
+    if isinstance(msg, messages.PromptAnswer):
+        return f"patient answered {msg.kind.upper()} {msg.value}" if msg.answered else f"prompt {msg.prompt_id} expired"
+    if isinstance(msg, messages.Telemetry):
+        return f"telemetry: {msg.fps:.0f} fps, battery {msg.battery_pct:.0f} %, {msg.temperature_c:.1f} °C"
+    if isinstance(msg, messages.SafetyEvent):
+        return f"SAFETY {msg.kind}: {msg.text}"
+    if isinstance(msg, messages.Marker):
+        return f"marker: {msg.label}"
+    if isinstance(msg, messages.Error):
+        return f"error ({msg.code}) about {msg.ref_type or 'a message'}: {msg.text}"
+    if isinstance(msg, messages.Bye):
+        return f"said bye ({msg.reason}): {msg.text}"
+    return msg.TYPE
+
+
+def run_monitor(bind: str, duration_s: float | None, script: Iterable[Step] = (), quiet_telemetry: bool = True) -> int:
+    """``vrclinic monitor``: listen on ``bind`` and print until Ctrl+C or ``duration_s``."""
+    link = ConsoleLink(LinkConfig(bind=bind))
+
+    def out(text: str) -> None:
+        if quiet_telemetry and "telemetry:" in text:
+            return
+        print(text, flush=True)
+
+    monitor = Monitor(link, out)
+    monitor.line(f"console listening on {link.endpoint} (session {link.config.session_id})")
+    try:
+        monitor.run(duration_s, script)
+    except KeyboardInterrupt:
+        monitor.line("stopping")
+    finally:
+        link.close()
+    return 0

@@ -1,0 +1,483 @@
+"""Encode and decode protocol frames, validating every field against the declaration.
+
+A frame is one ZeroMQ message part holding one msgpack map: ``type``, ``id`` and the
+message's fields (see SPEC.md, "Envelope"). Anything a peer sends that does not fit the
+declaration becomes a :class:`ProtocolError` naming the message, the field and the problem;
+nothing else escapes :func:`decode`, whatever the bytes (a property-based test holds us to
+that). Limits are enforced before msgpack allocates: the frame length first, then msgpack's
+own per-object limits, so a header claiming a huge length is refused unread.
+
+Pure functions and small per-peer objects; no threads, no sockets, no Qt. ``encode`` may be
+called from any thread; a :class:`Decoder` belongs to the thread that owns the socket.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import msgpack
+
+from protocol import messages, schema
+
+PROTO = schema.load()
+LIMITS = PROTO.limits
+
+Check = Callable[[Any, str, "Context"], Any]
+
+
+class ProtocolError(ValueError):
+    """A frame or message that does not fit the protocol.
+
+    ``code`` is an ErrorCode value; ``msg_type`` and ``field`` say where, ``problem`` what.
+    ``ref_id`` is the offending message's envelope id when it could be read, else -1.
+    """
+
+    def __init__(self, code: str, problem: str, *, msg_type: str = "", field: str = "", ref_id: int = -1):
+        self.code = code
+        self.problem = problem
+        self.msg_type = msg_type
+        self.field = field
+        self.ref_id = ref_id
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = ".".join(part for part in (self.msg_type, self.field) if part)
+        return f"{where}: {self.problem}" if where else self.problem
+
+    def as_error(self) -> messages.Error:
+        """The ``error`` message that tells the peer what was wrong with what it sent."""
+        return messages.Error(
+            code=messages.ErrorCode(self.code),
+            text=_clip(str(self), 1024),
+            ref_type=_clip(self.msg_type, 64),
+            ref_id=self.ref_id,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Received:
+    """A decoded message with its envelope id and the unknown fields it ignored."""
+
+    id: int
+    message: messages.Message
+    ignored_fields: tuple[str, ...] = ()
+
+
+@dataclass(slots=True)
+class Context:
+    """Per-decode state: whether unknown fields are tolerated, and which were seen."""
+
+    lenient: bool
+    ignored: list[str]
+
+
+def _clip(text: str, max_bytes: int) -> str:
+    data = text.encode("utf-8")
+    if len(data) <= max_bytes:
+        return text
+    return data[: max_bytes - 3].decode("utf-8", "ignore") + "..."
+
+
+def _describe(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+# ---------------------------------------------------------------------------------------
+# Validators compiled from the declaration: one (decode, encode) pair per field.
+# ---------------------------------------------------------------------------------------
+
+
+def _bounds(spec: schema.FieldSpec, value: float, path: str) -> None:
+    if spec.min is not None and value < spec.min:
+        raise ProtocolError("invalid_field", f"{value!r} is below the minimum {spec.min!r}", field=path)
+    if spec.max is not None and value > spec.max:
+        raise ProtocolError("invalid_field", f"{value!r} is above the maximum {spec.max!r}", field=path)
+
+
+def _compile_type(t: schema.TypeRef, spec: schema.FieldSpec, top: bool) -> tuple[Check, Check]:
+    """Decoder and encoder for one type; ``spec`` supplies bounds (only at the top level)."""
+    kind = t.kind
+    bounded = top and (spec.min is not None or spec.max is not None)
+
+    if kind == "bool":
+
+        def dec_bool(v: Any, path: str, ctx: Context) -> bool:
+            if type(v) is not bool:
+                raise ProtocolError("invalid_field", f"expected true/false, got {_describe(v)}", field=path)
+            return v
+
+        return dec_bool, dec_bool
+
+    if kind == "int":
+
+        def dec_int(v: Any, path: str, ctx: Context) -> int:
+            if type(v) is not int:
+                raise ProtocolError("invalid_field", f"expected an integer, got {_describe(v)}", field=path)
+            if bounded:
+                _bounds(spec, v, path)
+            return v
+
+        return dec_int, dec_int
+
+    if kind == "float":
+
+        def dec_float(v: Any, path: str, ctx: Context) -> float:
+            tv = type(v)
+            if tv is not float and tv is not int:
+                raise ProtocolError("invalid_field", f"expected a number, got {_describe(v)}", field=path)
+            v = float(v)
+            if not math.isfinite(v):
+                raise ProtocolError("invalid_field", f"{v!r} is not a finite number", field=path)
+            if bounded:
+                _bounds(spec, v, path)
+            return v
+
+        return dec_float, dec_float
+
+    if kind == "str":
+        limit = min(spec.max_len or LIMITS.max_str_bytes, LIMITS.max_str_bytes) if top else LIMITS.max_str_bytes
+
+        def dec_str(v: Any, path: str, ctx: Context) -> str:
+            if type(v) is not str:
+                raise ProtocolError("invalid_field", f"expected text, got {_describe(v)}", field=path)
+            if len(v) * 4 > limit and len(v.encode("utf-8")) > limit:
+                raise ProtocolError("too_large", f"text of {len(v.encode('utf-8'))} bytes exceeds {limit}", field=path)
+            return v
+
+        def enc_str(v: Any, path: str, ctx: Context) -> str:
+            if isinstance(v, str) and type(v) is not str:
+                v = str.__str__(v)  # a StrEnum handed to a str field
+            return dec_str(v, path, ctx)
+
+        return dec_str, enc_str
+
+    if kind == "bytes":
+        limit = spec.max_len or LIMITS.max_jpeg_bytes
+
+        def dec_bytes(v: Any, path: str, ctx: Context) -> bytes:
+            if type(v) is not bytes:
+                raise ProtocolError("invalid_field", f"expected binary data, got {_describe(v)}", field=path)
+            if len(v) > limit:
+                raise ProtocolError("too_large", f"{len(v)} bytes exceed the limit of {limit}", field=path)
+            return v
+
+        def enc_bytes(v: Any, path: str, ctx: Context) -> bytes:
+            if isinstance(v, (bytearray, memoryview)):
+                v = bytes(v)
+            return dec_bytes(v, path, ctx)
+
+        return dec_bytes, enc_bytes
+
+    if kind == "enum":
+        enum_cls = messages.ENUM_TYPES[t.name]
+        allowed = frozenset(t.values)
+
+        def dec_enum(v: Any, path: str, ctx: Context) -> Any:
+            if not isinstance(v, str) or v not in allowed:
+                raise ProtocolError("invalid_field", f"{_describe(v)} is not one of {', '.join(t.values)}", field=path)
+            return enum_cls(v)
+
+        def enc_enum(v: Any, path: str, ctx: Context) -> str:
+            return str.__str__(dec_enum(v, path, ctx))
+
+        return dec_enum, enc_enum
+
+    if kind == "list":
+        assert t.item is not None
+        item_dec, item_enc = _compile_type(t.item, spec, top=False)
+        exact = spec.length if top else None
+        longest = (spec.max_len if top and spec.max_len else None) or LIMITS.max_list_len
+        item_bounded = t.item.kind in ("int", "float") and top and (spec.min is not None or spec.max is not None)
+
+        def make(item: Check) -> Check:
+            def run(v: Any, path: str, ctx: Context) -> list[Any]:
+                if type(v) is not list:
+                    if isinstance(v, tuple):
+                        v = list(v)
+                    else:
+                        raise ProtocolError("invalid_field", f"expected a list, got {_describe(v)}", field=path)
+                if exact is not None and len(v) != exact:
+                    raise ProtocolError("invalid_field", f"expected {exact} items, got {len(v)}", field=path)
+                if len(v) > longest:
+                    raise ProtocolError("too_large", f"{len(v)} items exceed the limit of {longest}", field=path)
+                out = []
+                for i, x in enumerate(v):
+                    x = item(x, f"{path}[{i}]", ctx)
+                    if item_bounded:
+                        _bounds(spec, x, f"{path}[{i}]")
+                    out.append(x)
+                return out
+
+            return run
+
+        return make(item_dec), make(item_enc)
+
+    if kind == "struct":
+        return _compile_struct(t.name)
+
+    raise schema.DeclarationError(f"no validator for type kind {kind!r}")
+
+
+_STRUCT_CACHE: dict[str, tuple[Check, Check]] = {}
+
+
+def _compile_fields(
+    fields: tuple[schema.FieldSpec, ...], cls: type, label: str
+) -> tuple[Callable[[dict, str, Context], Any], Callable[[Any, str, Context], dict]]:
+    """Decoder (dict -> instance of cls) and encoder (instance -> dict) for a field list."""
+    compiled = [(f, *_compile_type(f.type, f, top=True)) for f in fields]
+    names = frozenset(f.name for f in fields)
+
+    def decode_fields(raw: dict, prefix: str, ctx: Context) -> Any:
+        kwargs = {}
+        for f, dec, _enc in compiled:
+            path = prefix + f.name
+            if f.name in raw:
+                kwargs[f.name] = dec(raw[f.name], path, ctx)
+            elif not f.optional:
+                raise ProtocolError("invalid_field", "required field is missing", field=path)
+        extra = [k for k in raw if k not in names and k not in schema.ENVELOPE_KEYS]
+        if extra:
+            if not ctx.lenient:
+                raise ProtocolError(
+                    "invalid_field",
+                    f"unknown field(s) {', '.join(sorted(map(str, extra)))} (not in protocol {PROTO.version})",
+                    field=prefix.rstrip("."),
+                )
+            ctx.ignored.extend(prefix + str(k) for k in extra)
+        return cls(**kwargs)
+
+    def encode_fields(obj: Any, prefix: str, ctx: Context) -> dict:
+        if not isinstance(obj, cls):
+            raise ProtocolError("invalid_field", f"expected a {label}, got {_describe(obj)}", field=prefix.rstrip("."))
+        out = {}
+        for f, _dec, enc in compiled:
+            out[f.name] = enc(getattr(obj, f.name), prefix + f.name, ctx)
+        return out
+
+    return decode_fields, encode_fields
+
+
+def _compile_struct(name: str) -> tuple[Check, Check]:
+    if name in _STRUCT_CACHE:
+        return _STRUCT_CACHE[name]
+    spec = PROTO.struct(name)
+    cls = messages.STRUCT_TYPES[name]
+    decode_fields, encode_fields = _compile_fields(spec.fields, cls, name)
+
+    def dec(v: Any, path: str, ctx: Context) -> Any:
+        if type(v) is not dict:
+            raise ProtocolError("invalid_field", f"expected a map ({name}), got {_describe(v)}", field=path)
+        return decode_fields(v, path + ".", ctx)
+
+    def enc(v: Any, path: str, ctx: Context) -> dict:
+        return encode_fields(v, path + ".", ctx)
+
+    _STRUCT_CACHE[name] = (dec, enc)
+    return dec, enc
+
+
+@dataclass(frozen=True, slots=True)
+class _MessageCodec:
+    spec: schema.MessageSpec
+    decode_fields: Callable[[dict, str, Context], Any]
+    encode_fields: Callable[[Any, str, Context], dict]
+
+
+_BY_TYPE: dict[str, _MessageCodec] = {}
+for _spec in PROTO.messages:
+    _dec, _enc = _compile_fields(_spec.fields, messages.MESSAGE_TYPES[_spec.type], _spec.type)
+    _BY_TYPE[_spec.type] = _MessageCodec(_spec, _dec, _enc)
+
+
+# ---------------------------------------------------------------------------------------
+# Public API
+# ---------------------------------------------------------------------------------------
+
+
+def encode(message: messages.Message, msg_id: int) -> bytes:
+    """Validate ``message`` and return its canonical frame. Any thread.
+
+    Raises ProtocolError when a field is out of its declared range or of the wrong type,
+    so that a bug on our side is caught here rather than by the peer.
+    """
+    codec = _BY_TYPE.get(getattr(message, "TYPE", ""))
+    if codec is None:
+        raise ProtocolError("unknown_type", f"{_describe(message)} is not a protocol message")
+    ctx = Context(lenient=False, ignored=[])
+    try:
+        body = codec.encode_fields(message, "", ctx)
+    except ProtocolError as exc:
+        exc.msg_type = codec.spec.type
+        exc.args = (str(exc),)
+        raise
+    frame = msgpack.packb({"type": codec.spec.type, "id": msg_id, **body}, use_bin_type=True)
+    limit = LIMITS.max_frame_bytes if codec.spec.type == "mirror_frame" else LIMITS.max_control_frame_bytes
+    if len(frame) > limit:
+        raise ProtocolError("too_large", f"frame of {len(frame)} bytes exceeds {limit}", msg_type=codec.spec.type)
+    return frame
+
+
+def _unpack(frame: bytes) -> Any:
+    if len(frame) > LIMITS.max_frame_bytes:
+        raise ProtocolError("too_large", f"frame of {len(frame)} bytes exceeds the limit of {LIMITS.max_frame_bytes}")
+    if not frame:
+        raise ProtocolError("malformed", "empty frame")
+    try:
+        return msgpack.unpackb(
+            frame,
+            raw=False,
+            strict_map_key=True,
+            use_list=True,
+            max_str_len=LIMITS.max_str_bytes,
+            max_bin_len=LIMITS.max_jpeg_bytes,
+            max_array_len=LIMITS.max_list_len,
+            max_map_len=LIMITS.max_map_len,
+            max_ext_len=0,
+        )
+    except msgpack.ExtraData:
+        raise ProtocolError("malformed", "extra bytes after the message map") from None
+    except msgpack.exceptions.StackError:
+        raise ProtocolError("too_deep", "nesting too deep to decode") from None
+    except ValueError as exc:
+        text = str(exc)
+        if "exceeds max_" in text:
+            raise ProtocolError("too_large", f"a length header is over the limit ({text})") from None
+        if "incomplete" in text.lower():
+            raise ProtocolError(
+                "malformed", "frame ends early (truncated, or a length header claims more bytes than sent)"
+            ) from None
+        raise ProtocolError("malformed", f"not valid msgpack ({text})") from None
+    except Exception as exc:  # msgpack raises several types on garbage; all mean the same here
+        raise ProtocolError("malformed", f"not valid msgpack ({type(exc).__name__}: {exc})") from None
+
+
+def _too_deep(obj: Any, limit: int) -> bool:
+    stack = [(obj, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return True
+        if type(node) is dict:
+            stack.extend((v, depth + 1) for v in node.values())
+        elif type(node) is list:
+            stack.extend((v, depth + 1) for v in node)
+    return False
+
+
+def peek_envelope(frame: bytes) -> tuple[str, int]:
+    """(type, id) of a frame as far as they can be read, else ("", -1). Never raises."""
+    try:
+        raw = _unpack(frame)
+    except ProtocolError:
+        return "", -1
+    if type(raw) is not dict:
+        return "", -1
+    t, i = raw.get("type"), raw.get("id")
+    return (t if type(t) is str else ""), (i if type(i) is int else -1)
+
+
+def decode(frame: bytes, *, receiver: str, lenient: bool = False) -> Received | None:
+    """Decode and validate one frame received by ``receiver`` ("console" or "engine").
+
+    ``lenient`` is for a peer that announced a newer minor version: its unknown fields are
+    ignored (listed in ``Received.ignored_fields``) and its unknown message types give None.
+    Otherwise both are errors. Raises ProtocolError only.
+    """
+    if type(frame) is not bytes:
+        frame = bytes(frame)
+    raw = _unpack(frame)
+    if type(raw) is not dict:
+        raise ProtocolError("malformed", f"expected a map with type and id, got a msgpack {type(raw).__name__}")
+    msg_type, msg_id = raw.get("type"), raw.get("id")
+    if type(msg_type) is not str or not msg_type:
+        raise ProtocolError("malformed", "the map has no text 'type'", ref_id=msg_id if type(msg_id) is int else -1)
+    if type(msg_id) is not int or msg_id < 0:
+        raise ProtocolError("malformed", "the map has no non-negative integer 'id'", msg_type=msg_type)
+    if _too_deep(raw, LIMITS.max_depth):
+        raise ProtocolError("too_deep", f"nesting deeper than {LIMITS.max_depth}", msg_type=msg_type, ref_id=msg_id)
+    codec = _BY_TYPE.get(msg_type)
+    if codec is None:
+        if lenient:
+            return None
+        raise ProtocolError(
+            "unknown_type", f"unknown message type (not in protocol {PROTO.version})", msg_type=msg_type, ref_id=msg_id
+        )
+    if msg_type != "mirror_frame" and len(frame) > LIMITS.max_control_frame_bytes:
+        raise ProtocolError(
+            "too_large",
+            f"frame of {len(frame)} bytes exceeds the {LIMITS.max_control_frame_bytes}-byte limit for control messages",
+            msg_type=msg_type,
+            ref_id=msg_id,
+        )
+    sender = "engine" if receiver == "console" else "console"
+    if not codec.spec.may_travel(sender):
+        raise ProtocolError(
+            "wrong_direction",
+            f"only {codec.spec.direction.replace('_', ' ')}; a {receiver} does not accept it",
+            msg_type=msg_type,
+            ref_id=msg_id,
+        )
+    ctx = Context(lenient=lenient, ignored=[])
+    try:
+        message = codec.decode_fields(raw, "", ctx)
+    except ProtocolError as exc:
+        exc.msg_type, exc.ref_id = msg_type, msg_id
+        exc.args = (str(exc),)
+        raise
+    return Received(msg_id, message, tuple(ctx.ignored))
+
+
+class Decoder:
+    """Decodes frames from one peer, knowing that peer's announced protocol version.
+
+    Owned by the thread that owns the socket. Counts what it ignored from a newer peer.
+    """
+
+    def __init__(self, receiver: str):
+        self.receiver = receiver
+        self.peer_minor: int | None = None
+        self.ignored_fields = 0
+        self.ignored_types = 0
+
+    @property
+    def lenient(self) -> bool:
+        return self.peer_minor is not None and self.peer_minor > PROTO.minor
+
+    def decode(self, frame: bytes) -> Received | None:
+        """Decode one frame from this peer. Raises ProtocolError only.
+
+        Before the peer's version is known (``peer_minor`` is None) the frame is read
+        leniently, so that a hello or welcome from a newer peer can still be understood
+        (and a peer of another major refused with a reason); unknown fields are then only
+        tolerated when that message itself announces a newer minor version.
+        """
+        if self.peer_minor is None:
+            received = decode(frame, receiver=self.receiver, lenient=True)
+            if received is None:
+                msg_type, msg_id = peek_envelope(frame)
+                raise ProtocolError("unknown_type", "unknown message type", msg_type=msg_type, ref_id=msg_id)
+            major = getattr(received.message, "protocol_major", None)
+            minor = getattr(received.message, "protocol_minor", 0)
+            # A hello/welcome from another major (to be refused with a reason) or a newer
+            # minor may carry fields we do not know; from anyone else that is an error.
+            other_version = major is not None and (major != PROTO.major or minor > PROTO.minor)
+            if received.ignored_fields and not other_version:
+                raise ProtocolError(
+                    "invalid_field",
+                    f"unknown field(s) {', '.join(received.ignored_fields)} (not in protocol {PROTO.version})",
+                    msg_type=received.message.TYPE,
+                    ref_id=received.id,
+                )
+            self.ignored_fields += len(received.ignored_fields)
+            return received
+        received = decode(frame, receiver=self.receiver, lenient=self.lenient)
+        if received is None:
+            self.ignored_types += 1
+        elif received.ignored_fields:
+            self.ignored_fields += len(received.ignored_fields)
+        return received

@@ -1,0 +1,109 @@
+"""Shared fixtures: fresh loopback endpoints, a console link with a beating control loop,
+and an event collector that waits for what a user would see. Nothing reads the developer's
+own settings: every link binds an ephemeral port on 127.0.0.1."""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from protocol.link import ConsoleLink, LinkConfig
+from protocol.timing import now
+
+
+class Collector:
+    """Drains a ConsoleLink's event queue into a list; tests wait on predicates."""
+
+    def __init__(self, link: ConsoleLink):
+        self.link = link
+        self.seen: list[Any] = []
+
+    def pump(self, timeout: float = 0.0) -> None:
+        deadline = now() + timeout
+        while True:
+            try:
+                self.seen.append(self.link.events.get(timeout=max(0.0, deadline - now())))
+            except queue.Empty:
+                return
+
+    def wait(self, predicate: Callable[[Any], bool], timeout: float = 5.0, what: str = "event") -> Any:
+        deadline = now() + timeout
+        checked = 0
+        while True:
+            for event in self.seen[checked:]:
+                if predicate(event):
+                    return event
+            checked = len(self.seen)
+            if now() >= deadline:
+                kinds = [type(e).__name__ for e in self.seen[-15:]]
+                raise AssertionError(f"timed out after {timeout} s waiting for {what}; last events: {kinds}")
+            self.pump(min(0.05, max(0.0, deadline - now())))
+
+    def of(self, kind: type) -> list[Any]:
+        self.pump()
+        return [e for e in self.seen if isinstance(e, kind)]
+
+
+class Beater:
+    """Plays the console's control loop: calls link.beat() every interval until paused."""
+
+    def __init__(self, link: ConsoleLink):
+        self.link = link
+        self.running = threading.Event()
+        self.running.set()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="test-control-loop", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        interval = self.link.config.heartbeat_interval_s
+        while not self._stop.wait(interval):
+            if self.running.is_set():
+                self.link.beat()
+
+    def pause(self) -> None:
+        self.running.clear()
+
+    def resume(self) -> None:
+        self.running.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(2)
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float = 5.0, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.01)
+
+
+@pytest.fixture
+def link_config() -> LinkConfig:
+    return LinkConfig(bind="tcp://127.0.0.1:*", console_name="test console", session_id="test-session")
+
+
+@pytest.fixture
+def link(link_config: LinkConfig) -> Iterator[ConsoleLink]:
+    console = ConsoleLink(link_config)
+    yield console
+    console.close()
+
+
+@pytest.fixture
+def events(link: ConsoleLink) -> Collector:
+    return Collector(link)
+
+
+@pytest.fixture
+def beater(link: ConsoleLink) -> Iterator[Beater]:
+    b = Beater(link)
+    yield b
+    b.stop()

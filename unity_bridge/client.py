@@ -1,0 +1,406 @@
+"""The Python engine client: what a Python-based engine (Panda3D, Vizard, pyopenxr) embeds
+to be driven by the vrclinic console. The simulated headset is built on it.
+
+Threading: the client belongs to the engine's own loop. Create it, call :meth:`poll`
+every frame (or block in it with a timeout), and call :meth:`send` from that same thread:
+the DEALER socket is used only there. The exceptions are :meth:`offer_frame` and
+:meth:`wake`, which any thread may call (a render thread hands over JPEG frames that way).
+
+The engine's obligations, which the client cannot fulfil for it:
+
+- on :class:`ConsoleGone` (the watchdog tripped, or the console said bye), fade to the
+  calm scene at once;
+- on a ``make_safe`` message, the same;
+- after :class:`Connected`, send a ``scene_status``; after any change of scene or state,
+  send it again; answer ``set_parameter`` with ``parameter_applied``.
+
+Everything else of the link (handshake, heartbeats, clock, reconnection, watchdog timing,
+mirror flow control, error replies) is done here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import threading
+import uuid
+from dataclasses import dataclass
+from enum import StrEnum
+
+import zmq
+
+from protocol import codec, messages
+from protocol.codec import ProtocolError
+from protocol.timing import PeerClock, now
+from protocol.waker import Waker
+
+
+class EngineState(StrEnum):
+    CONNECTING = "connecting"  # sending hello until a welcome arrives
+    CONNECTED = "connected"
+    REFUSED = "refused"  # the console refused us (version, duplicate name): a person must act
+    CLOSED = "closed"
+
+
+# -- events returned by poll() ---------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Connected:
+    welcome: messages.Welcome
+    resumed: bool  # we had a session with this console before (reconnection)
+
+
+@dataclass(frozen=True, slots=True)
+class ConsoleGone:
+    """Make the scene safe now: the console's heartbeats stopped, or it said bye."""
+
+    reason: str
+    silent_for_s: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class ConsoleBack:
+    """Heartbeats count again after ConsoleGone; the scene stays calm until the console says otherwise."""
+
+    after_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    reason: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Received:
+    """An application message from the console (set_parameter, make_safe, prompt, ...)."""
+
+    msg_id: int
+    message: messages.Message
+
+
+EngineEvent = Connected | ConsoleGone | ConsoleBack | Refused | Received
+
+
+@dataclass(frozen=True, slots=True)
+class _OfferedFrame:
+    seq: int
+    jpeg: bytes
+    width: int
+    height: int
+    captured_at: float
+
+
+class EngineClient:
+    """One engine's connection to one console. See the module docstring for threads."""
+
+    # hello is dropped while the TCP connection is not up yet (IMMEDIATE), so retry soon;
+    # a console that sees a repeated hello on the same connection just welcomes again.
+    HELLO_RETRY_S = 0.25
+    MIRROR_ACK_TIMEOUT_S = 1.0
+
+    def __init__(
+        self,
+        console: str,
+        name: str,
+        *,
+        engine: str,
+        app_version: str,
+        scenes: list[messages.SceneSpec],
+        device: str = "",
+        watchdog_timeout_s: float = 0.5,
+        heartbeat_interval_s: float = 0.1,
+        lost_after_s: float = 2.0,
+        context: zmq.Context | None = None,
+    ):
+        self.console = console
+        self.name = name
+        self.engine = engine
+        self.app_version = app_version
+        self.device = device
+        self.scenes = list(scenes)
+        self.instance_id = uuid.uuid4().hex[:16]
+        self.watchdog_timeout_s = watchdog_timeout_s
+        self.heartbeat_interval_s = heartbeat_interval_s
+        self.lost_after_s = lost_after_s
+        self.state = EngineState.CONNECTING
+        self.welcome: messages.Welcome | None = None
+        self.mirror_settings = messages.MirrorSettings(enabled=False)
+        self.console_gone = False  # the watchdog tripped (or bye) and heartbeats have not come back
+        self.frames_sent = 0
+        self.frames_replaced = 0
+        self.errors_from_console: list[messages.Error] = []
+        self._ids = itertools.count(1)
+        self._beat_seq = itertools.count(0)
+        self._decoder = codec.Decoder("engine")
+        self._clock = PeerClock(watchdog_timeout_s)
+        self._had_session = False
+        self._next_hello = 0.0
+        self._next_beat = 0.0
+        self._gone_at: float | None = None
+        self._pending_reports: list[messages.SafetyEvent] = []
+        self._frame_lock = threading.Lock()
+        self._offered: _OfferedFrame | None = None
+        self._frame_seq = 0
+        self._in_flight: tuple[int, float] | None = None  # (seq, sent_at) of the unacked frame
+        self._waker = Waker()
+        self._own_context = context is None
+        self._ctx = context or zmq.Context()
+        self._socket = self._ctx.socket(zmq.DEALER)
+        for option, value in (
+            (zmq.LINGER, 0),
+            (zmq.IMMEDIATE, 1),
+            (zmq.RECONNECT_IVL, 100),
+            (zmq.RECONNECT_IVL_MAX, 1000),
+            (zmq.HEARTBEAT_IVL, 1000),
+            (zmq.HEARTBEAT_TIMEOUT, 3000),
+            (zmq.SNDHWM, 1000),
+            (zmq.RCVHWM, 1000),
+            (zmq.MAXMSGSIZE, codec.LIMITS.max_control_frame_bytes + 1024),
+        ):
+            self._socket.setsockopt(option, value)
+        self._socket.connect(console)
+        self._poller = zmq.Poller()
+        self._poller.register(self._socket, zmq.POLLIN)
+        self._poller.register(self._waker, zmq.POLLIN)
+
+    # -- estimates --------------------------------------------------------------------
+    @property
+    def rtt_s(self) -> float | None:
+        return self._clock.rtt_s
+
+    @property
+    def clock_offset_s(self) -> float | None:
+        """Console clock minus engine clock."""
+        return self._clock.offset_s
+
+    # -- any thread -------------------------------------------------------------------
+    def offer_frame(self, jpeg: bytes, width: int, height: int, captured_at: float) -> None:
+        """Hand over the newest mirror frame. Any thread. A frame not yet sent is replaced:
+        only the newest is ever sent, and only when the previous one was acknowledged."""
+        with self._frame_lock:
+            if self._offered is not None:
+                self.frames_replaced += 1
+            self._frame_seq += 1
+            self._offered = _OfferedFrame(self._frame_seq, jpeg, width, height, captured_at)
+        self._waker.wake()
+
+    def wake(self) -> None:
+        """Make a blocked poll() return early. Any thread."""
+        self._waker.wake()
+
+    # -- the engine's thread ----------------------------------------------------------
+    def send(self, message: messages.Message) -> int:
+        """Send an engine -> console message now; returns its id. Raises ProtocolError if invalid.
+
+        Dropped silently while the console is not connected (the engine resends its state
+        after the next Connected event)."""
+        msg_id = next(self._ids)
+        frame = codec.encode(message, msg_id)
+        if self.state == EngineState.CONNECTED or isinstance(message, (messages.Hello, messages.Bye)):
+            # Not connected (IMMEDIATE) or queue full: a stale message is not worth queueing.
+            with contextlib.suppress(zmq.Again):
+                self._socket.send(frame, zmq.NOBLOCK)
+        return msg_id
+
+    def poll(self, timeout: float = 0.0) -> list[EngineEvent]:
+        """Do the link's work and return what the engine must act on. Blocks up to
+        ``timeout`` seconds, returning early as soon as there is something to act on."""
+        if self.state == EngineState.CLOSED:
+            return []
+        events: list[EngineEvent] = []
+        deadline = now() + timeout
+        while True:
+            t = now()
+            self._housekeeping(t, events)
+            if events or t >= deadline:
+                return events
+            wait = max(0.0, min(deadline, self._next_due(t)) - t)
+            ready = dict(self._poller.poll(wait * 1000))
+            if self._waker.fileno() in ready:
+                self._waker.drain()
+            if self._socket in ready:
+                self._drain_socket(events)
+            self._send_mirror_frame(now())
+            if events:
+                self._housekeeping(now(), events)
+                return events
+
+    def close(self, text: str = "The headset app is closing.") -> None:
+        """Say bye and close the socket (the engine's thread)."""
+        if self.state == EngineState.CLOSED:
+            return
+        if self.state == EngineState.CONNECTED:
+            self.send(messages.Bye(reason=messages.ByeReason.SHUTDOWN, text=text))
+        self.state = EngineState.CLOSED
+        self._socket.close(0)
+        self._waker.close()
+        if self._own_context:
+            self._ctx.term()
+
+    # -- internals (the engine's thread) ----------------------------------------------
+    def _next_due(self, t: float) -> float:
+        due = [t + 0.05]
+        if self.state == EngineState.CONNECTING:
+            due.append(self._next_hello)
+        elif self.state == EngineState.CONNECTED:
+            due.append(self._next_beat)
+            last = self._clock.last_counted_at
+            if last is not None and not self.console_gone:
+                due.append(last + self.watchdog_timeout_s)
+        return min(due)
+
+    def _housekeeping(self, t: float, events: list[EngineEvent]) -> None:
+        if self.state == EngineState.CONNECTING and t >= self._next_hello:
+            self._send_hello(t)
+        if self.state != EngineState.CONNECTED:
+            return
+        silent = self._clock.silent_for(t)
+        if silent is not None and silent > self.watchdog_timeout_s and not self.console_gone:
+            self._trip(f"no heartbeat from the console for {silent * 1000:.0f} ms", silent, t, events)
+        if silent is not None and silent > self.lost_after_s:
+            # Start over: hello again until the console (or its successor) welcomes us.
+            self.state = EngineState.CONNECTING
+            self._next_hello = t
+            self._in_flight = None
+            self._send_hello(t)
+            return
+        if t >= self._next_beat:
+            self._next_beat = max(self._next_beat + self.heartbeat_interval_s, t)
+            self.send(self._clock.heartbeat(next(self._beat_seq), t))
+        self._send_mirror_frame(t)
+
+    def _trip(self, why: str, silent: float | None, t: float, events: list[EngineEvent]) -> None:
+        self.console_gone = True
+        self._gone_at = t
+        events.append(ConsoleGone(why, silent))
+        self._pending_reports.append(
+            messages.SafetyEvent(
+                kind=messages.SafetyKind.WATCHDOG, text=f"Watchdog: {why}; faded to the calm scene.", at=t
+            )
+        )
+
+    def _send_hello(self, t: float) -> None:
+        self._next_hello = t + self.HELLO_RETRY_S
+        major, minor = codec.PROTO.major, codec.PROTO.minor
+        self.send(
+            messages.Hello(
+                name=self.name,
+                instance_id=self.instance_id,
+                protocol_major=major,
+                protocol_minor=minor,
+                engine=self.engine,
+                app_version=self.app_version,
+                device=self.device,
+                sent_at=t,
+                resumed=self._had_session,
+            )
+        )
+
+    def _drain_socket(self, events: list[EngineEvent]) -> None:
+        for _ in range(10_000):
+            try:
+                frame = self._socket.recv(zmq.NOBLOCK)
+            except zmq.Again:
+                return
+            self._on_frame(frame, now(), events)
+
+    def _on_frame(self, frame: bytes, t: float, events: list[EngineEvent]) -> None:
+        try:
+            received = self._decoder.decode(frame)
+        except ProtocolError as exc:
+            if self.state != EngineState.REFUSED:
+                self.send(exc.as_error())
+            return
+        if received is None:
+            return
+        msg = received.message
+        if isinstance(msg, messages.Welcome):
+            self._on_welcome(msg, t, events)
+        elif isinstance(msg, messages.Heartbeat):
+            if self.state == EngineState.CONNECTED and self._clock.on_heartbeat(msg, t) and self.console_gone:
+                self._console_back(t, events)
+        elif isinstance(msg, messages.MirrorAck):
+            if self._in_flight is not None and msg.seq == self._in_flight[0]:
+                self._in_flight = None
+        elif isinstance(msg, messages.MirrorSettings):
+            self.mirror_settings = msg
+            events.append(Received(received.id, msg))
+        elif isinstance(msg, messages.Bye):
+            self._on_bye(msg, t, events)
+        elif isinstance(msg, messages.Error) and msg.code == messages.ErrorCode.NOT_CONNECTED:
+            # The console does not know us (it restarted): introduce ourselves again.
+            if self.state == EngineState.CONNECTED:
+                self.state = EngineState.CONNECTING
+                self._send_hello(t)
+        else:
+            if isinstance(msg, messages.Error):
+                self.errors_from_console.append(msg)
+            if self.state == EngineState.CONNECTED:
+                events.append(Received(received.id, msg))
+
+    def _on_welcome(self, welcome: messages.Welcome, t: float, events: list[EngineEvent]) -> None:
+        if welcome.protocol_major != codec.PROTO.major:
+            text = (
+                f"Console {welcome.console_name!r} speaks protocol {welcome.protocol_major}.{welcome.protocol_minor}, "
+                f"this headset app speaks {codec.PROTO.version}: update the older of the two."
+            )
+            self.send(messages.Bye(reason=messages.ByeReason.VERSION_MISMATCH, text=text))
+            self.state = EngineState.REFUSED
+            events.append(Refused("version_mismatch", text))
+            return
+        self._decoder.peer_minor = welcome.protocol_minor
+        resumed = self._had_session
+        self.welcome = welcome
+        self.heartbeat_interval_s = welcome.heartbeat_interval_ms / 1000
+        self.watchdog_timeout_s = welcome.watchdog_timeout_ms / 1000
+        self._clock.late_after_s = self.watchdog_timeout_s
+        self._clock.add_sample(welcome.echo_sent_at, welcome.echo_received_at, welcome.sent_at, t)
+        self._clock.last_counted_at = t
+        self.state = EngineState.CONNECTED
+        self._had_session = True
+        self._next_beat = t
+        self._in_flight = None
+        self.send(messages.SceneCatalogue(scenes=self.scenes))
+        if self.console_gone:
+            self._console_back(t, events)
+        events.append(Connected(welcome, resumed))
+
+    def _console_back(self, t: float, events: list[EngineEvent]) -> None:
+        self.console_gone = False
+        for report in self._pending_reports:
+            self.send(report)
+        self._pending_reports.clear()
+        events.append(ConsoleBack(t - (self._gone_at or t)))
+
+    def _on_bye(self, bye: messages.Bye, t: float, events: list[EngineEvent]) -> None:
+        if bye.reason in (messages.ByeReason.VERSION_MISMATCH, messages.ByeReason.DUPLICATE_NAME):
+            self.state = EngineState.REFUSED
+            events.append(Refused(str(bye.reason), bye.text))
+            return
+        if self.state == EngineState.CONNECTED and not self.console_gone:
+            self._trip(f"the console said bye ({bye.reason}: {bye.text})", None, t, events)
+        self.state = EngineState.CONNECTING
+        self._next_hello = t + self.HELLO_RETRY_S
+
+    def _send_mirror_frame(self, t: float) -> None:
+        if self.state != EngineState.CONNECTED or not self.mirror_settings.enabled:
+            return
+        if self._in_flight is not None and t - self._in_flight[1] < self.MIRROR_ACK_TIMEOUT_S:
+            return
+        with self._frame_lock:
+            offered, self._offered = self._offered, None
+        if offered is None:
+            return
+        self.send(
+            messages.MirrorFrame(
+                seq=offered.seq,
+                captured_at=offered.captured_at,
+                width=offered.width,
+                height=offered.height,
+                jpeg=offered.jpeg,
+            )
+        )
+        self._in_flight = (offered.seq, t)
+        self.frames_sent += 1
