@@ -82,6 +82,7 @@ class Monitor:
         self.started = now()
         self.mirror_stats: dict[str, list[float]] = {}
         self._last_mirror_report = now()
+        self._last_progress: dict[tuple[str, str], float] = {}
 
     def line(self, text: str) -> None:
         self.out(f"[{now() - self.started:7.2f}] {text}")
@@ -97,7 +98,14 @@ class Monitor:
             extra = f" ({event.reason})" if event.reason else ""
             self.line(f"{event.name}: link {event.previous} -> {event.state.upper()}{extra}")
         elif isinstance(event, MessageReceived):
-            self.line(f"{event.name}: {describe(event.message)}")
+            msg = event.message
+            if isinstance(msg, messages.ParameterApplied) and msg.ramping and msg.ref_id < 0:
+                # Ramp progress comes ten times a second: one line a second is enough to read.
+                key = (event.name, msg.name)
+                if now() - self._last_progress.get(key, 0.0) < 1.0:
+                    return
+                self._last_progress[key] = now()
+            self.line(f"{event.name}: {describe(msg)}")
         elif isinstance(event, MirrorFrameReady):
             frame = self.link.take_mirror_frame(event.name)
             if frame is not None:

@@ -22,6 +22,12 @@ class Collector:
     def __init__(self, link: ConsoleLink):
         self.link = link
         self.seen: list[Any] = []
+        self.since = 0  # wait() looks at events from here on; mark() moves it
+
+    def mark(self) -> None:
+        """From now on, wait() only matches events that arrive after this call."""
+        self.pump()
+        self.since = len(self.seen)
 
     def pump(self, timeout: float = 0.0) -> None:
         deadline = now() + timeout
@@ -33,7 +39,7 @@ class Collector:
 
     def wait(self, predicate: Callable[[Any], bool], timeout: float = 5.0, what: str = "event") -> Any:
         deadline = now() + timeout
-        checked = 0
+        checked = self.since
         while True:
             for event in self.seen[checked:]:
                 if predicate(event):
@@ -83,6 +89,36 @@ def wait_until(predicate: Callable[[], bool], timeout: float = 5.0, what: str = 
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout} s waiting for {what}")
         time.sleep(0.01)
+
+
+class SimThread:
+    """The simulated headset, run by its own engine-loop thread in this process."""
+
+    def __init__(self, endpoint: str, name: str = "patient-room", answer_delay_s: float = 0.1):
+        from unity_bridge.sim.headset import SimulatedHeadset
+
+        self.log: list[str] = []
+        self.sim = SimulatedHeadset(endpoint, name, answer_delay_s=answer_delay_s, seed=1, log=self.log.append)
+        self.thread = threading.Thread(target=self.sim.run, name=f"sim-{name}", daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.sim.stop()
+        self.thread.join(5)
+
+
+@pytest.fixture
+def sims() -> Iterator[Callable[..., SimThread]]:
+    started: list[SimThread] = []
+
+    def start(endpoint: str, name: str = "patient-room", **kwargs: Any) -> SimThread:
+        sim = SimThread(endpoint, name, **kwargs)
+        started.append(sim)
+        return sim
+
+    yield start
+    for sim in started:
+        sim.close()
 
 
 @pytest.fixture

@@ -1,0 +1,244 @@
+"""The watchdog: the patient's scene goes calm by itself when the console is gone —
+killed, frozen (SIGSTOP), or alive but with its control loop stuck — and never otherwise.
+
+The console runs as its own process (``vrclinic monitor``) where it must be killed or
+frozen; the simulated headset runs in this process so its make-safe moments can be read.
+Bounds on timing carry a scheduling margin for a loaded 2-core machine; what is asserted
+is the behaviour (made safe, for the right reason, soon after the timeout), not speed.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+import zmq
+
+from protocol import codec, messages
+from protocol.link import HeadsetJoined, MessageReceived
+from protocol.timing import now
+from tests.conftest import SimThread, wait_until
+from unity_bridge.client import ConsoleGone, EngineClient, EngineState
+
+TIMEOUT_S = 0.5
+MARGIN_S = 0.25  # scheduling slack on a shared 2-core machine
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class ConsoleProcess:
+    """`vrclinic monitor` in its own process, its output collected line by line."""
+
+    def __init__(self, port: int):
+        self.lines: list[str] = []
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "console.cli", "monitor", "--bind", f"tcp://127.0.0.1:{port}"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.append(line.rstrip())
+
+    def said(self, text: str) -> bool:
+        return any(text in line for line in self.lines)
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGCONT)
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        self._reader.join(5)
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
+
+
+@pytest.fixture
+def console_and_sim():
+    port = free_port()
+    console = ConsoleProcess(port)
+    sim = SimThread(f"tcp://127.0.0.1:{port}")
+    try:
+        wait_until(lambda: sim.sim.client.state == EngineState.CONNECTED, timeout=10, what="the handshake")
+        yield console, sim
+    finally:
+        sim.close()
+        console.close()
+
+
+def watchdog_trips(sim: SimThread) -> list[tuple[float, str]]:
+    return [(t, why) for t, why in sim.sim.safe_events if why.startswith("watchdog")]
+
+
+def test_killed_console_makes_the_scene_safe_within_the_timeout(console_and_sim):
+    console, sim = console_and_sim
+    time.sleep(1.0)  # normal operation first: nothing trips
+    assert watchdog_trips(sim) == []
+    killed_at = now()
+    console.proc.kill()
+    wait_until(lambda: watchdog_trips(sim), timeout=3, what="the watchdog")
+    tripped_at, why = watchdog_trips(sim)[0]
+    assert "no heartbeat from the console" in why
+    assert tripped_at - killed_at <= TIMEOUT_S + MARGIN_S
+    assert sim.sim.snapshot().calm_mix > 0 or sim.sim._s.state == messages.SceneState.SAFE
+
+
+def test_frozen_console_trips_the_watchdog_and_hears_about_it_when_it_thaws(console_and_sim):
+    console, sim = console_and_sim
+    time.sleep(0.5)
+    frozen_at = now()
+    os.kill(console.proc.pid, signal.SIGSTOP)
+    try:
+        wait_until(lambda: watchdog_trips(sim), timeout=3, what="the watchdog")
+        tripped_at, _ = watchdog_trips(sim)[0]
+        assert tripped_at - frozen_at <= TIMEOUT_S + MARGIN_S
+        assert sim.sim._s.state == messages.SceneState.SAFE
+    finally:
+        os.kill(console.proc.pid, signal.SIGCONT)
+    # The console comes back; the headset tells it what it did, and stays calm.
+    wait_until(lambda: console.said("SAFETY watchdog"), timeout=5, what="the console to hear of the watchdog")
+    assert sim.sim._s.state == messages.SceneState.SAFE
+
+
+def test_console_whose_control_loop_stalls_trips_the_watchdog_though_its_socket_thread_lives(link, events, beater):
+    """libzmq and our link thread keep running; only the control loop stopped."""
+    sim = SimThread(link.endpoint)
+    try:
+        events.wait(lambda e: isinstance(e, HeadsetJoined), timeout=10)
+        time.sleep(0.5)
+        assert watchdog_trips(sim) == []
+        stalled_at = now()
+        beater.pause()
+        wait_until(lambda: watchdog_trips(sim), timeout=3, what="the watchdog")
+        assert watchdog_trips(sim)[0][0] - stalled_at <= TIMEOUT_S + MARGIN_S
+        beater.resume()
+        report = events.wait(
+            lambda e: (
+                isinstance(e, MessageReceived)
+                and isinstance(e.message, messages.SafetyEvent)
+                and e.message.kind == "watchdog"
+            ),
+            timeout=5,
+        )
+        assert "faded to the calm scene" in report.message.text
+    finally:
+        sim.close()
+
+
+def test_no_trip_during_normal_operation_under_mirror_load(link, events, beater):
+    sim = SimThread(link.endpoint)
+    try:
+        joined = events.wait(lambda e: isinstance(e, HeadsetJoined), timeout=10)
+        link.send(joined.name, messages.MirrorSettings(enabled=True, max_fps=30, max_width=1280, quality=80))
+        for value in (4.0, 3.0, 2.0, 1.0):
+            link.send(joined.name, messages.SetParameter(name="distance", value=value, ramp_s=0.5))
+            time.sleep(1.0)
+            events.pump()
+        assert sim.sim.client.frames_sent > 10
+        assert watchdog_trips(sim) == []
+    finally:
+        sim.close()
+
+
+class FakeConsole:
+    """A raw ROUTER that welcomes one engine and then beats however the test says."""
+
+    def __init__(self):
+        self.ctx = zmq.Context()
+        self.router = self.ctx.socket(zmq.ROUTER)
+        self.router.setsockopt(zmq.LINGER, 0)
+        self.port = self.router.bind_to_random_port("tcp://127.0.0.1")
+        self.rid = b""
+        self.ids = iter(range(1, 10**6))
+
+    def handshake(self, client: EngineClient) -> None:
+        deadline = now() + 5
+        while not self.router.poll(10):
+            client.poll(0.02)
+            assert now() < deadline, "no hello"
+        self.rid, frame = self.router.recv_multipart()
+        hello = codec.decode(frame, receiver="console").message
+        self.send(
+            messages.Welcome(
+                protocol_major=codec.PROTO.major,
+                protocol_minor=codec.PROTO.minor,
+                console_name="fake",
+                session_id="s",
+                heartbeat_interval_ms=100,
+                watchdog_timeout_ms=round(TIMEOUT_S * 1000),
+                sent_at=now(),
+                echo_sent_at=hello.sent_at,
+                echo_received_at=now(),
+            )
+        )
+
+    def send(self, message: messages.Message) -> None:
+        self.router.send_multipart([self.rid, codec.encode(message, next(self.ids))])
+
+    def close(self) -> None:
+        self.router.close(0)
+        self.ctx.term()
+
+
+@pytest.mark.parametrize("how", ["duplicate", "out_of_order", "late"])
+def test_beats_that_prove_nothing_do_not_keep_the_watchdog_quiet(how):
+    console = FakeConsole()
+    client = EngineClient(f"tcp://127.0.0.1:{console.port}", "e", engine="t", app_version="1", scenes=[])
+    try:
+        console.handshake(client)
+        started = now()
+        tripped: ConsoleGone | None = None
+        seq = 10
+        while tripped is None and now() - started < 3:
+            if how == "duplicate":
+                beat = messages.Heartbeat(seq=10, sent_at=now())
+            elif how == "out_of_order":
+                seq -= 1
+                beat = messages.Heartbeat(seq=seq, sent_at=now())
+            else:
+                seq += 1
+                beat = messages.Heartbeat(seq=seq, sent_at=now() - 2 * TIMEOUT_S)  # queued long ago
+            console.send(beat)
+            for event in client.poll(0.1):
+                if isinstance(event, ConsoleGone):
+                    tripped = event
+        assert tripped is not None, f"{how} beats kept the watchdog quiet"
+        assert now() - started <= TIMEOUT_S + 0.1 + MARGIN_S
+    finally:
+        client.close()
+        console.close()
+
+
+def test_good_beats_keep_it_quiet():
+    console = FakeConsole()
+    client = EngineClient(f"tcp://127.0.0.1:{console.port}", "e", engine="t", app_version="1", scenes=[])
+    try:
+        console.handshake(client)
+        started, seq = now(), 0
+        while now() - started < 2.0:
+            seq += 1
+            console.send(messages.Heartbeat(seq=seq, sent_at=now()))
+            assert not any(isinstance(e, ConsoleGone) for e in client.poll(0.1))
+    finally:
+        client.close()
+        console.close()

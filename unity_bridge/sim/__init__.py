@@ -1,0 +1,1 @@
+"""The simulated headset: a real engine client users run for demos, rehearsal and checks."""
