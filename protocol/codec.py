@@ -14,6 +14,7 @@ called from any thread; a :class:`Decoder` belongs to the thread that owns the s
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -57,7 +58,7 @@ class ProtocolError(ValueError):
         )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: one is made per message, and frozen __init__ costs more
 class Received:
     """A decoded message with its envelope id and the unknown fields it ignored."""
 
@@ -225,41 +226,120 @@ def _compile_type(t: schema.TypeRef, spec: schema.FieldSpec, top: bool) -> tuple
 _STRUCT_CACHE: dict[str, tuple[Check, Check]] = {}
 
 
+_MISSING = object()
+_FLOAT_MAX = 1.7976931348623157e308
+
+
+def _fast_test(spec: schema.FieldSpec) -> str | None:
+    """A Python expression on ``v`` that is True only for values the field accepts as they
+    are; None when the field has no such shortcut. Anything else goes through the field's
+    full checker, which converts (int -> float) or raises the precise error."""
+    kind = spec.type.kind
+    bounds = ""
+    if kind in ("int", "float"):
+        if spec.min is not None:
+            bounds += f" and {spec.min!r} <= v"
+        if spec.max is not None:
+            bounds += f" and v <= {spec.max!r}"
+    if kind == "bool":
+        return "type(v) is bool"
+    if kind == "int":
+        return "type(v) is int" + bounds
+    if kind == "float":
+        return f"type(v) is float and -{_FLOAT_MAX!r} <= v <= {_FLOAT_MAX!r}" + bounds  # NaN fails too
+    if kind == "str":
+        limit = min(spec.max_len or LIMITS.max_str_bytes, LIMITS.max_str_bytes)
+        return f"type(v) is str and len(v) <= {limit // 4}"  # 4 bytes per character at most
+    return None
+
+
 def _compile_fields(
-    fields: tuple[schema.FieldSpec, ...], cls: type, label: str
+    fields: tuple[schema.FieldSpec, ...], cls: type, label: str, envelope: bool
 ) -> tuple[Callable[[dict, str, Context], Any], Callable[[Any, str, Context], dict]]:
-    """Decoder (dict -> instance of cls) and encoder (instance -> dict) for a field list."""
-    compiled = [(f, *_compile_type(f.type, f, top=True)) for f in fields]
+    """Decoder (dict -> instance of cls) and encoder (instance -> dict) for a field list;
+    ``envelope`` when the dict also holds the message's type and id.
+
+    Both are generated as straight-line Python (as dataclasses does for __init__): this
+    runs for every message on the link and engine threads, where a loop of per-field
+    calls cost more than the network round trip. Each field takes a shortcut when its
+    value is plainly valid and falls back to the general checker otherwise, so errors
+    and conversions are those of the checkers."""
+    own_keys = len(schema.ENVELOPE_KEYS) if envelope else 0
     names = frozenset(f.name for f in fields)
+    env: dict[str, Any] = {"cls": cls, "M": _MISSING, "names": names, "own_keys": own_keys}
 
-    def decode_fields(raw: dict, prefix: str, ctx: Context) -> Any:
-        kwargs = {}
-        for f, dec, _enc in compiled:
-            path = prefix + f.name
-            if f.name in raw:
-                kwargs[f.name] = dec(raw[f.name], path, ctx)
-            elif not f.optional:
-                raise ProtocolError("invalid_field", "required field is missing", field=path)
+    def extra_fields(raw: dict, prefix: str, ctx: Context) -> None:
         extra = [k for k in raw if k not in names and k not in schema.ENVELOPE_KEYS]
-        if extra:
-            if not ctx.lenient:
-                raise ProtocolError(
-                    "invalid_field",
-                    f"unknown field(s) {', '.join(sorted(map(str, extra)))} (not in protocol {PROTO.version})",
-                    field=prefix.rstrip("."),
-                )
-            ctx.ignored.extend(prefix + str(k) for k in extra)
-        return cls(**kwargs)
+        if not extra:
+            return
+        if not ctx.lenient:
+            raise ProtocolError(
+                "invalid_field",
+                f"unknown field(s) {', '.join(sorted(map(str, extra)))} (not in protocol {PROTO.version})",
+                field=prefix.rstrip("."),
+            )
+        ctx.ignored.extend(prefix + str(k) for k in extra)
 
-    def encode_fields(obj: Any, prefix: str, ctx: Context) -> dict:
-        if not isinstance(obj, cls):
-            raise ProtocolError("invalid_field", f"expected a {label}, got {_describe(obj)}", field=prefix.rstrip("."))
-        out = {}
-        for f, _dec, enc in compiled:
-            out[f.name] = enc(getattr(obj, f.name), prefix + f.name, ctx)
-        return out
+    def missing(prefix: str, name: str) -> ProtocolError:
+        return ProtocolError("invalid_field", "required field is missing", field=prefix + name)
 
-    return decode_fields, encode_fields
+    def wrong_class(obj: Any, prefix: str) -> ProtocolError:
+        return ProtocolError("invalid_field", f"expected a {label}, got {_describe(obj)}", field=prefix.rstrip("."))
+
+    env.update(extra_fields=extra_fields, missing=missing, wrong_class=wrong_class)
+    dec_lines = ["def decode_fields(raw, prefix, ctx):", "    get = raw.get", "    n = 0"]
+    enc_lines = [
+        "def encode_fields(obj, prefix, ctx):",
+        "    if obj.__class__ is not cls and not isinstance(obj, cls):",
+        "        raise wrong_class(obj, prefix)",
+    ]
+    for i, f in enumerate(fields):
+        dec, enc = _compile_type(f.type, f, top=True)
+        env[f"dec{i}"], env[f"enc{i}"] = dec, enc
+        path = f"(prefix + {f.name!r} if prefix else {f.name!r})"
+        test = _fast_test(f)
+        dec_lines.append(f"    v = get({f.name!r}, M)")
+        if f.optional:
+            env[f"default{i}"] = f.default
+            fresh = "[]" if f.type.kind == "list" else f"default{i}"
+            if f.type.kind == "enum":
+                env[f"default{i}"] = messages.ENUM_TYPES[f.type.name](f.default)
+            elif f.type.kind == "float":
+                env[f"default{i}"] = float(f.default)
+            dec_lines += ["    if v is M:", f"        a{i} = {fresh}", "    else:"]
+        else:
+            dec_lines += ["    if v is M:", f"        raise missing(prefix, {f.name!r})", "    else:"]
+        dec_lines.append("        n += 1")
+        if f.type.kind == "enum":
+            members = {v: messages.ENUM_TYPES[f.type.name](v) for v in f.type.values}
+            env[f"members{i}"] = members
+            dec_lines += [
+                f"        a{i} = members{i}.get(v) if type(v) is str else None",
+                f"        if a{i} is None:",
+                f"            a{i} = dec{i}(v, {path}, ctx)",
+            ]
+            enc_lines += [
+                f"    v = obj.{f.name}",
+                f"    e{i} = v._value_ if v.__class__ is members{i}.__class__ else None",
+                f"    if e{i} is None:",
+                f"        e{i} = enc{i}(v, {path}, ctx)",
+            ]
+            env[f"members{i}"] = members
+            continue
+        if test:
+            dec_lines += [f"        a{i} = v if {test} else dec{i}(v, {path}, ctx)"]
+            enc_lines += [f"    v = obj.{f.name}", f"    e{i} = v if {test} else enc{i}(v, {path}, ctx)"]
+        else:
+            dec_lines.append(f"        a{i} = dec{i}(v, {path}, ctx)")
+            enc_lines.append(f"    e{i} = enc{i}(obj.{f.name}, {path}, ctx)")
+    dec_lines += [
+        "    if len(raw) > n + own_keys:",
+        "        extra_fields(raw, prefix, ctx)",
+        "    return cls(" + ", ".join(f"{f.name}=a{i}" for i, f in enumerate(fields)) + ")",
+    ]
+    enc_lines.append("    return {" + ", ".join(f"{f.name!r}: e{i}" for i, f in enumerate(fields)) + "}")
+    exec("\n".join(dec_lines) + "\n\n" + "\n".join(enc_lines), env)
+    return env["decode_fields"], env["encode_fields"]
 
 
 def _compile_struct(name: str) -> tuple[Check, Check]:
@@ -267,7 +347,7 @@ def _compile_struct(name: str) -> tuple[Check, Check]:
         return _STRUCT_CACHE[name]
     spec = PROTO.struct(name)
     cls = messages.STRUCT_TYPES[name]
-    decode_fields, encode_fields = _compile_fields(spec.fields, cls, name)
+    decode_fields, encode_fields = _compile_fields(spec.fields, cls, name, envelope=False)
 
     def dec(v: Any, path: str, ctx: Context) -> Any:
         if type(v) is not dict:
@@ -288,11 +368,20 @@ class _MessageCodec:
     encode_fields: Callable[[Any, str, Context], dict]
 
 
+_local = threading.local()
+# Strict checking never records anything in its context (unknown fields raise), so one
+# shared instance serves every strict encode and decode, in any thread.
+_STRICT = Context(lenient=False, ignored=[])
 _BY_TYPE: dict[str, _MessageCodec] = {}
 for _spec in PROTO.messages:
-    _dec, _enc = _compile_fields(_spec.fields, messages.MESSAGE_TYPES[_spec.type], _spec.type)
+    _dec, _enc = _compile_fields(_spec.fields, messages.MESSAGE_TYPES[_spec.type], _spec.type, envelope=True)
     _BY_TYPE[_spec.type] = _MessageCodec(_spec, _dec, _enc)
 
+
+_ACCEPTED_BY = {
+    "console": frozenset(m.type for m in PROTO.messages if m.may_travel("engine")),
+    "engine": frozenset(m.type for m in PROTO.messages if m.may_travel("console")),
+}
 
 # ---------------------------------------------------------------------------------------
 # Public API
@@ -308,14 +397,16 @@ def encode(message: messages.Message, msg_id: int) -> bytes:
     codec = _BY_TYPE.get(getattr(message, "TYPE", ""))
     if codec is None:
         raise ProtocolError("unknown_type", f"{_describe(message)} is not a protocol message")
-    ctx = Context(lenient=False, ignored=[])
     try:
-        body = codec.encode_fields(message, "", ctx)
+        body = codec.encode_fields(message, "", _STRICT)
     except ProtocolError as exc:
         exc.msg_type = codec.spec.type
         exc.args = (str(exc),)
         raise
-    frame = msgpack.packb({"type": codec.spec.type, "id": msg_id, **body}, use_bin_type=True)
+    packer = getattr(_local, "packer", None)
+    if packer is None:  # msgpack.packb builds a Packer (and its buffer) per call; keep one per thread
+        packer = _local.packer = msgpack.Packer(use_bin_type=True)
+    frame = packer.pack({"type": codec.spec.type, "id": msg_id, **body})
     limit = LIMITS.max_frame_bytes if codec.spec.type == "mirror_frame" else LIMITS.max_control_frame_bytes
     if len(frame) > limit:
         raise ProtocolError("too_large", f"frame of {len(frame)} bytes exceeds {limit}", msg_type=codec.spec.type)
@@ -357,16 +448,21 @@ def _unpack(frame: bytes) -> Any:
 
 
 def _too_deep(obj: Any, limit: int) -> bool:
-    stack = [(obj, 1)]
-    while stack:
-        node, depth = stack.pop()
+    """Breadth-first over containers only: a flat map (most messages) costs one pass."""
+    level, depth = [obj], 1
+    while True:
+        deeper = []
+        for node in level:
+            for child in node.values() if type(node) is dict else node:
+                kind = type(child)
+                if kind is dict or kind is list:
+                    deeper.append(child)
+        if not deeper:
+            return False
+        depth += 1
         if depth > limit:
             return True
-        if type(node) is dict:
-            stack.extend((v, depth + 1) for v in node.values())
-        elif type(node) is list:
-            stack.extend((v, depth + 1) for v in node)
-    return False
+        level = deeper
 
 
 def peek_envelope(frame: bytes) -> tuple[str, int]:
@@ -414,22 +510,21 @@ def decode(frame: bytes, *, receiver: str, lenient: bool = False) -> Received | 
             msg_type=msg_type,
             ref_id=msg_id,
         )
-    sender = "engine" if receiver == "console" else "console"
-    if not codec.spec.may_travel(sender):
+    if msg_type not in _ACCEPTED_BY[receiver]:
         raise ProtocolError(
             "wrong_direction",
             f"only {codec.spec.direction.replace('_', ' ')}; a {receiver} does not accept it",
             msg_type=msg_type,
             ref_id=msg_id,
         )
-    ctx = Context(lenient=lenient, ignored=[])
+    ctx = Context(lenient=True, ignored=[]) if lenient else _STRICT
     try:
         message = codec.decode_fields(raw, "", ctx)
     except ProtocolError as exc:
         exc.msg_type, exc.ref_id = msg_type, msg_id
         exc.args = (str(exc),)
         raise
-    return Received(msg_id, message, tuple(ctx.ignored))
+    return Received(msg_id, message, tuple(ctx.ignored) if lenient else ())
 
 
 class Decoder:
@@ -440,13 +535,19 @@ class Decoder:
 
     def __init__(self, receiver: str):
         self.receiver = receiver
-        self.peer_minor: int | None = None
+        self._peer_minor: int | None = None
+        self.lenient = False  # the peer announced a newer minor version
         self.ignored_fields = 0
         self.ignored_types = 0
 
     @property
-    def lenient(self) -> bool:
-        return self.peer_minor is not None and self.peer_minor > PROTO.minor
+    def peer_minor(self) -> int | None:
+        return self._peer_minor
+
+    @peer_minor.setter
+    def peer_minor(self, minor: int | None) -> None:
+        self._peer_minor = minor
+        self.lenient = minor is not None and minor > PROTO.minor
 
     def decode(self, frame: bytes) -> Received | None:
         """Decode one frame from this peer. Raises ProtocolError only.
@@ -456,7 +557,7 @@ class Decoder:
         (and a peer of another major refused with a reason); unknown fields are then only
         tolerated when that message itself announces a newer minor version.
         """
-        if self.peer_minor is None:
+        if self._peer_minor is None:
             received = decode(frame, receiver=self.receiver, lenient=True)
             if received is None:
                 msg_type, msg_id = peek_envelope(frame)

@@ -85,7 +85,7 @@ class HeadsetStateChanged:
     reason: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: made per message, and frozen __init__ costs more
 class MessageReceived:
     """An application message from a headset (not heartbeats, acks or mirror frames)."""
 
@@ -167,6 +167,10 @@ class HeadsetSnapshot:
     errors_from_peer: int
 
 
+# Messages the link handles itself (some are also passed on); the rest go straight to the events.
+_LINK_LEVEL = frozenset({messages.Hello, messages.Heartbeat, messages.MirrorFrame, messages.Bye, messages.Error})
+
+
 # -- link-thread state per headset -----------------------------------------------------
 
 
@@ -218,6 +222,7 @@ class ConsoleLink:
         self._lock = threading.Lock()
         self._snapshots: dict[str, HeadsetSnapshot] = {}
         self._mirror: dict[str, MirrorFrame] = {}
+        self._pending: list[LinkEvent] = []  # events of this round, emitted before waiting again
         self._started = threading.Event()
         self._start_error: str | None = None
         self.endpoint = ""
@@ -307,35 +312,48 @@ class ConsoleLink:
         self._by_route: dict[bytes, _Peer] = {}
         self._limits: dict[bytes, _RateLimit] = {}
         self._unknown_limit = _RateLimit(self.config.errors_per_second)
-        poller = zmq.Poller()
-        poller.register(router, zmq.POLLIN)
-        poller.register(self._waker, zmq.POLLIN)
+        waker_fd = self._waker.fileno()
+        # zmq_poll itself rather than zmq.Poller: the same call with less Python around it.
+        watched = [(router, zmq.POLLIN), (waker_fd, zmq.POLLIN)]
         try:
             running = True
+            next_states = now()
+            commands = self._commands
             while running:
-                ready = dict(poller.poll(50))
-                if router in ready:
-                    self._drain_router()
-                if self._waker.fileno() in ready:
-                    self._waker.drain()
-                running = self._drain_commands()
-                self._update_states()
+                for item, _ in zmq.zmq_poll(watched, 50):
+                    if item is router:
+                        self._read_one()
+                    else:
+                        self._waker.drain()
+                if not commands.empty():
+                    running = self._drain_commands()
+                t = now()
+                if t >= next_states:  # state checks need ~20 ms resolution, not every message
+                    next_states = t + 0.02
+                    self._update_states()
+                if self._pending:
+                    self._flush_events()
         finally:
             router.close(0)
             ctx.term()
 
     def _emit(self, event: LinkEvent) -> None:
-        try:
-            self._on_event(event)
-        except Exception as exc:  # a broken subscriber must not take the link down
-            self.events.put(PeerProtocolError("", "subscriber_failed", f"event handler raised {exc!r}"))
+        self._pending.append(event)
+
+    def _flush_events(self) -> None:
+        """Hand the round's events to the subscriber, last thing before the link thread
+        waits again, so that a subscriber in another thread is not kept waiting for the GIL."""
+        pending, self._pending = self._pending, []
+        for event in pending:
+            try:
+                self._on_event(event)
+            except Exception as exc:  # a broken subscriber must not take the link down
+                self.events.put(PeerProtocolError("", "subscriber_failed", f"event handler raised {exc!r}"))
 
     def _drain_commands(self) -> bool:
-        while True:
-            try:
-                cmd = self._commands.get_nowait()
-            except queue.Empty:
-                return True
+        commands = self._commands
+        while not commands.empty():  # only this thread takes from the queue
+            cmd = commands.get_nowait()
             kind = cmd[0]
             if kind == "send":
                 _, name, frame, msg_type = cmd
@@ -355,11 +373,15 @@ class ConsoleLink:
             elif kind == "stop":
                 self._say_bye_to_all()
                 return False
+        return True
 
     def _send_frame(self, peer: _Peer, frame: bytes, msg_type: str) -> bool:
         assert peer.routing_id is not None
         try:
-            self._router.send_multipart([peer.routing_id, frame], zmq.NOBLOCK)
+            # Two sends rather than send_multipart: same message, less Python on the hot path.
+            # Under ROUTER_MANDATORY an unroutable or full peer fails on the first part.
+            self._router.send(peer.routing_id, zmq.SNDMORE | zmq.NOBLOCK)
+            self._router.send(frame, zmq.NOBLOCK)
             return True
         except zmq.Again:
             self._emit(SendFailed(peer.name, msg_type, f"{peer.name}'s send queue is full (network too slow?)"))
@@ -390,19 +412,23 @@ class ConsoleLink:
             if peer.routing_id is not None and not peer.left:
                 self._send_to_route(peer.routing_id, bye)
 
-    def _drain_router(self) -> None:
-        # zmq's FD is edge-triggered underneath: read until there is nothing left.
-        for _ in range(10_000):
-            try:
-                parts = self._router.recv_multipart(zmq.NOBLOCK, copy=True)
-            except zmq.Again:
-                return
-            t = now()
-            if len(parts) != 2:
-                problem = f"a message must be 1 frame, got {len(parts) - 1}"
-                self._reply_error(parts[0], self._by_route.get(parts[0]), ProtocolError("malformed", problem))
-                continue
-            self._on_frame(parts[0], parts[1], t)
+    def _read_one(self) -> None:
+        """Take one message off the ROUTER (the poller said it is readable). zmq_poll is
+        level-triggered for ZeroMQ sockets, so anything further waiting wakes the next
+        poll at once; one message per round keeps the common single reply short."""
+        router = self._router
+        routing_id = router.recv(zmq.NOBLOCK)
+        frame = router.recv(zmq.NOBLOCK)
+        t = now()
+        if router.getsockopt(zmq.RCVMORE):
+            extra = 1
+            while router.getsockopt(zmq.RCVMORE):
+                router.recv(zmq.NOBLOCK)
+                extra += 1
+            problem = f"a message must be 1 frame, got {extra + 1}"
+            self._reply_error(routing_id, self._by_route.get(routing_id), ProtocolError("malformed", problem))
+            return
+        self._on_frame(routing_id, frame, t)
 
     def _reply_error(self, routing_id: bytes, peer: _Peer | None, error: ProtocolError) -> None:
         name = peer.name if peer else f"unknown peer {routing_id.hex()[:8]}"
@@ -426,6 +452,9 @@ class ConsoleLink:
         if received is None:
             return  # unknown type from a newer peer: ignored and counted by the decoder
         msg = received.message
+        if msg.__class__ not in _LINK_LEVEL and peer is not None and not peer.left:
+            self._emit(MessageReceived(peer.name, received.id, msg, t))  # the common case
+            return
         if isinstance(msg, messages.Hello):
             self._on_hello(routing_id, received.id, msg, t)
             return

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import socket
-import threading
 
 
 class Waker:
@@ -17,7 +16,6 @@ class Waker:
         self._reader, self._writer = socket.socketpair()
         self._reader.setblocking(False)
         self._writer.setblocking(False)
-        self._lock = threading.Lock()
 
     def fileno(self) -> int:
         """For zmq.Poller.register (the polling thread)."""
@@ -25,16 +23,18 @@ class Waker:
 
     def wake(self) -> None:
         """Any thread. Cheap; a full buffer means a wake-up is already pending."""
-        with self._lock, contextlib.suppress(BlockingIOError, OSError):
+        # A one-byte send is atomic, so no lock is needed between threads waking at once.
+        try:
             self._writer.send(b"\x01")
+        except OSError:  # full buffer (a wake-up is pending anyway) or closed at shutdown
+            return
 
     def drain(self) -> None:
         """The polling thread, after the poller reported the waker readable."""
-        try:
-            while self._reader.recv(4096):
-                pass
-        except (BlockingIOError, OSError):
-            pass
+        # One read takes every pending wake-up byte (each wake() writes one); anything left
+        # keeps the socket readable and is taken on the next round.
+        with contextlib.suppress(BlockingIOError, OSError):
+            self._reader.recv(4096)
 
     def close(self) -> None:
         self._reader.close()

@@ -20,8 +20,8 @@ mirror flow control, error replies) is done here.
 
 from __future__ import annotations
 
-import contextlib
 import itertools
+import math
 import threading
 import uuid
 from dataclasses import dataclass
@@ -72,7 +72,7 @@ class Refused:
     text: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: made per message, and frozen __init__ costs more
 class Received:
     """An application message from the console (set_parameter, make_safe, prompt, ...)."""
 
@@ -81,6 +81,12 @@ class Received:
 
 
 EngineEvent = Connected | ConsoleGone | ConsoleBack | Refused | Received
+
+# Messages the client handles itself (some also reach the engine); everything else goes
+# straight to the engine.
+_LINK_LEVEL = frozenset(
+    {messages.Welcome, messages.Heartbeat, messages.MirrorAck, messages.MirrorSettings, messages.Bye, messages.Error}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +136,7 @@ class EngineClient:
         self.console_gone = False  # the watchdog tripped (or bye) and heartbeats have not come back
         self.frames_sent = 0
         self.frames_replaced = 0
+        self.dropped_sends = 0
         self.errors_from_console: list[messages.Error] = []
         self._ids = itertools.count(1)
         self._beat_seq = itertools.count(0)
@@ -161,9 +168,7 @@ class EngineClient:
         ):
             self._socket.setsockopt(option, value)
         self._socket.connect(console)
-        self._poller = zmq.Poller()
-        self._poller.register(self._socket, zmq.POLLIN)
-        self._poller.register(self._waker, zmq.POLLIN)
+        self._watched = [(self._socket, zmq.POLLIN), (self._waker.fileno(), zmq.POLLIN)]
 
     # -- estimates --------------------------------------------------------------------
     @property
@@ -198,10 +203,11 @@ class EngineClient:
         after the next Connected event)."""
         msg_id = next(self._ids)
         frame = codec.encode(message, msg_id)
-        if self.state == EngineState.CONNECTED or isinstance(message, (messages.Hello, messages.Bye)):
-            # Not connected (IMMEDIATE) or queue full: a stale message is not worth queueing.
-            with contextlib.suppress(zmq.Again):
+        if self.state is EngineState.CONNECTED or isinstance(message, (messages.Hello, messages.Bye)):
+            try:
                 self._socket.send(frame, zmq.NOBLOCK)
+            except zmq.Again:
+                self.dropped_sends += 1  # not connected (IMMEDIATE) or queue full: not worth queueing
         return msg_id
 
     def poll(self, timeout: float = 0.0) -> list[EngineEvent]:
@@ -217,15 +223,15 @@ class EngineClient:
             if events or t >= deadline:
                 return events
             wait = max(0.0, min(deadline, self._next_due(t)) - t)
-            ready = dict(self._poller.poll(wait * 1000))
-            if self._waker.fileno() in ready:
-                self._waker.drain()
-            if self._socket in ready:
-                self._drain_socket(events)
-            self._send_mirror_frame(now())
+            # zmq_poll takes whole milliseconds: round up, or the last fraction becomes a busy spin.
+            for item, _ in zmq.zmq_poll(self._watched, math.ceil(wait * 1000)):
+                if item is self._socket:
+                    self._read_one(events)
+                else:
+                    self._waker.drain()
             if events:
-                self._housekeeping(now(), events)
-                return events
+                return events  # the engine acts first; the next poll() does the housekeeping
+            self._send_mirror_frame(now())  # an ack may have freed the way for the next frame
 
     def close(self, text: str = "The headset app is closing.") -> None:
         """Say bye and close the socket (the engine's thread)."""
@@ -298,13 +304,10 @@ class EngineClient:
             )
         )
 
-    def _drain_socket(self, events: list[EngineEvent]) -> None:
-        for _ in range(10_000):
-            try:
-                frame = self._socket.recv(zmq.NOBLOCK)
-            except zmq.Again:
-                return
-            self._on_frame(frame, now(), events)
+    def _read_one(self, events: list[EngineEvent]) -> None:
+        """Take one message (the poller said readable; zmq_poll is level-triggered for
+        ZeroMQ sockets, so more waiting wakes the next poll at once)."""
+        self._on_frame(self._socket.recv(zmq.NOBLOCK), now(), events)
 
     def _on_frame(self, frame: bytes, t: float, events: list[EngineEvent]) -> None:
         try:
@@ -316,6 +319,10 @@ class EngineClient:
         if received is None:
             return
         msg = received.message
+        if msg.__class__ not in _LINK_LEVEL:  # the common case: something for the engine to act on
+            if self.state is EngineState.CONNECTED:
+                events.append(Received(received.id, msg))
+            return
         if isinstance(msg, messages.Welcome):
             self._on_welcome(msg, t, events)
         elif isinstance(msg, messages.Heartbeat):

@@ -182,3 +182,11 @@ def test_wrong_direction_is_refused():
         codec.decode(frame, receiver="console")
     assert caught.value.code == "wrong_direction"
     assert codec.decode(frame, receiver="engine") is not None
+
+
+def test_unknown_fields_inside_structs_are_caught_too():
+    spec = vectors.example_struct(PROTO, "SceneSpec")
+    spec["parameters"][0]["colour"] = "red"
+    frame = vectors.pack({"type": "scene_catalogue", "id": 3, "scenes": [spec]})
+    with pytest.raises(ProtocolError, match=r"scenes\[0\]\.parameters\[0\]: unknown field\(s\) colour"):
+        codec.decode(frame, receiver="console")

@@ -34,7 +34,8 @@ from unity_bridge.client import (
 from unity_bridge.sim import render
 from unity_bridge.sim.patient import SimulatedPatient, scene_intensity
 
-TICK_S = 0.01  # engine loop period while something moves (ramps, fades)
+TICK_S = 0.01  # engine loop period while something moves (ramps, fades, prompts)
+IDLE_TICK_S = 0.05
 APPLIED_REPORT_S = 0.1  # at most 10 parameter_applied per second per parameter during a ramp
 TELEMETRY_S = 0.5
 WATCHDOG_FADE_S = 0.5
@@ -166,11 +167,19 @@ class SimulatedHeadset:
         self._render_thread.start()
         end = None if duration_s is None else now() + duration_s
         try:
+            next_tick = now()
             while not self._stop.is_set() and (end is None or now() < end):
-                busy = self._busy()
-                for event in self.client.poll(TICK_S if busy else 0.05):
+                for event in self.client.poll(max(0.0, next_tick - now())):
                     self._on_event(event)
-                self._tick(now())
+                t = now()
+                # Animate on a clock, not after every message: a burst of commands is
+                # answered at once and the scene still moves at its own pace.
+                period = TICK_S if self._busy() else IDLE_TICK_S
+                if t >= next_tick:
+                    self._tick(t)
+                    next_tick = t + period
+                else:
+                    next_tick = min(next_tick, t + period)
         finally:
             self._stop.set()
             self._render_thread.join(2)
