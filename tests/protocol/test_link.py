@@ -3,6 +3,10 @@ several headsets, link states and reconnection."""
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -366,3 +370,40 @@ def test_console_restart_on_the_same_port_and_the_engine_comes_back(link_config)
         beater.stop()
         engine.stop()
         console.close()
+
+
+def test_killed_headset_process_is_lost_and_recognised_when_it_comes_back(link_config):
+    """kill -9 of the engine process: no bye; the console notices from the silence."""
+    config = LinkConfig(bind=link_config.bind, lost_after_s=1.0)
+    with ConsoleLink(config) as console:
+        collector = Collector(console)
+        beater = Beater(console)
+
+        def start() -> subprocess.Popen:
+            return subprocess.Popen(
+                [sys.executable, "-m", "console.cli", "headset-sim", "--console", console.endpoint, "--name", "quest"],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            )
+
+        first = start()
+        try:
+            collector.wait(joined("quest"), timeout=15)
+            first.send_signal(signal.SIGKILL)
+            first.wait(5)
+            collector.wait(state_is("quest", HeadsetState.STALE), timeout=5)
+            collector.wait(state_is("quest", HeadsetState.LOST), timeout=5)
+            second = start()
+            try:
+                again = collector.wait(lambda e: isinstance(e, HeadsetJoined) and e.resumed, timeout=15)
+                assert again.name == "quest"
+                assert console.headsets()["quest"].state == HeadsetState.CONNECTED
+            finally:
+                second.terminate()
+                second.wait(5)
+        finally:
+            if first.poll() is None:
+                first.kill()
+                first.wait(5)
+            beater.stop()

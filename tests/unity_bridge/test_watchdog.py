@@ -242,3 +242,23 @@ def test_good_beats_keep_it_quiet():
     finally:
         client.close()
         console.close()
+
+
+def test_killed_console_restarted_on_the_same_port_gets_the_headset_back(console_and_sim):
+    console, sim = console_and_sim
+    port = int(sim.sim.client.console.rsplit(":", 1)[1])
+    console.proc.kill()
+    wait_until(lambda: watchdog_trips(sim), timeout=3, what="the watchdog")
+    console.close()
+    restarted = ConsoleProcess(port)
+    try:
+        wait_until(
+            lambda: restarted.said("patient-room: reconnected") or restarted.said("patient-room: connected"),
+            timeout=10,
+            what="the headset to come back to the new console",
+        )
+        wait_until(lambda: restarted.said("SAFETY watchdog"), timeout=5, what="the watchdog report")
+        assert sim.sim.client.state == EngineState.CONNECTED
+        assert sim.sim._s.state == messages.SceneState.SAFE  # still calm: the console decides what next
+    finally:
+        restarted.close()
