@@ -12,24 +12,24 @@ from protocol.timing import now
 from unity_bridge.client import EngineClient, Received
 
 
+def answer_at_once(client: EngineClient, event: object) -> None:
+    """What an engine that applies every value instantly does with a set_parameter."""
+    if isinstance(event, Received) and isinstance(event.message, messages.SetParameter):
+        m = event.message
+        client.send(
+            messages.ParameterApplied(
+                name=m.name, value=m.value, target=m.value, ramping=False, ref_id=event.msg_id, applied_at=now()
+            )
+        )
+
+
 def main(endpoint: str, name: str) -> None:
     client = EngineClient(endpoint, name, engine="bench echo engine", app_version="1", scenes=[])
     stopping = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
     while not stopping:
         for event in client.poll(0.05):
-            if isinstance(event, Received) and isinstance(event.message, messages.SetParameter):
-                m = event.message
-                client.send(
-                    messages.ParameterApplied(
-                        name=m.name,
-                        value=m.value,
-                        target=m.value,
-                        ramping=False,
-                        ref_id=event.msg_id,
-                        applied_at=now(),
-                    )
-                )
+            answer_at_once(client, event)
     client.close()
 
 

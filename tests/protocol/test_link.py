@@ -29,8 +29,9 @@ from protocol.link import (
     SendFailed,
 )
 from protocol.timing import now
+from tests.bench.echo_engine import answer_at_once
 from tests.conftest import Beater, Collector, wait_until
-from unity_bridge.client import Connected, EngineClient, EngineState, Received, Refused
+from unity_bridge.client import Connected, EngineClient, EngineState, Refused
 
 
 class RawEngine:
@@ -108,18 +109,7 @@ class EngineThread:
             while not self.stop_flag.is_set():
                 for event in self.client.poll(0.02):
                     self.events.append(event)
-                    if isinstance(event, Received) and isinstance(event.message, messages.SetParameter):
-                        m = event.message
-                        self.client.send(
-                            messages.ParameterApplied(
-                                name=m.name,
-                                value=m.value,
-                                target=m.value,
-                                ramping=False,
-                                ref_id=event.msg_id,
-                                applied_at=now(),
-                            )
-                        )
+                    answer_at_once(self.client, event)
         finally:
             self.client.close()
 
