@@ -10,6 +10,9 @@ STAMP  := $(VENV)/.installed
 
 venv: $(STAMP)
 
+# With no screen (a server, CI), the demo runs offscreen for a while and saves a screenshot.
+HAS_DISPLAY := $(if $(or $(DISPLAY),$(WAYLAND_DISPLAY)),yes,)
+
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "vrclinic needs Python 3.11 or newer; set PYTHON=/path/to/python3.11")'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,14 +21,24 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 demo: $(STAMP)
+ifeq ($(HAS_DISPLAY),yes)
+	@packaging/system-deps.sh demo
 	$(BIN)/vrclinic demo
+else
+	@packaging/system-deps.sh test
+	@echo "No display here: running the demo offscreen for 40 s; it saves demo-screenshot.png."
+	QT_QPA_PLATFORM=offscreen $(BIN)/vrclinic demo --duration 40 --screenshot demo-screenshot.png
+	@echo "Saved demo-screenshot.png"
+endif
 
 test: $(STAMP)
+	@packaging/system-deps.sh test
 	$(BIN)/ruff check .
 	$(BIN)/vrclinic protocol check
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)
+	@packaging/system-deps.sh test
 	$(BIN)/python -m tests.bench
 
 lint: $(STAMP)

@@ -4,9 +4,7 @@
 from __future__ import annotations
 
 import argparse
-import os
 import signal
-import subprocess
 import sys
 from collections.abc import Sequence
 
@@ -66,39 +64,16 @@ def _monitor(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    """Console + simulated headset in one go, shut down together."""
-    from console.monitor import demo_script, run_monitor
-    from protocol.link import LinkError
+    """Console window + simulated headset (+ physiology), shut down together."""
+    from console.app import run_demo
 
-    port = args.port
-    sim = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "console.cli",
-            "headset-sim",
-            "--console",
-            f"tcp://127.0.0.1:{port}",
-            "--name",
-            "demo-headset",
-            "--answer-delay",
-            "1.5",
-            "--seed",
-            "7",
-        ],
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    try:
-        return run_monitor(f"tcp://127.0.0.1:{port}", args.duration, demo_script())
-    except LinkError as exc:
-        print(exc, file=sys.stderr)
-        return 2
-    finally:
-        sim.send_signal(signal.SIGTERM)
-        try:
-            sim.wait(5)
-        except subprocess.TimeoutExpired:
-            sim.kill()
+    return run_demo(args.port, duration_s=args.duration, screenshot=args.screenshot, play_script=not args.no_script)
+
+
+def _console(args: argparse.Namespace) -> int:
+    from console.app import run_console
+
+    return run_console(args.bind, duration_s=args.duration, screenshot=args.screenshot)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -122,9 +97,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
     p.set_defaults(func=_monitor)
 
-    p = sub.add_parser("demo", help="console and simulated headset together, with a scripted session")
-    p.add_argument("--duration", type=float, default=None, help="stop after this many seconds (default: Ctrl+C)")
+    p = sub.add_parser("console", help="the console window, listening for real headsets")
+    p.add_argument("--bind", default=DEFAULT_BIND, help="address to listen on (default %(default)s)")
+    p.add_argument("--duration", type=float, default=None, help="close after this many seconds")
+    p.add_argument("--screenshot", default=None, help="with --duration: save a PNG of the window before closing")
+    p.set_defaults(func=_console)
+
+    p = sub.add_parser("demo", help="the console with a simulated headset and physiology, playing a short session")
+    p.add_argument("--duration", type=float, default=None, help="close after this many seconds (default: when closed)")
+    p.add_argument("--screenshot", default=None, help="with --duration: save a PNG of the window before closing")
     p.add_argument("--port", type=int, default=5555, help="loopback port for the link (default %(default)s)")
+    p.add_argument("--no-script", action="store_true", help="do not play the demo session; you drive")
     p.set_defaults(func=_demo)
     return parser
 

@@ -1,6 +1,6 @@
 """A text-mode console: runs the link, beats from its own control loop, and prints what
 the headsets say in words. A technician uses it to check a headset without the window
-(``vrclinic monitor``); ``vrclinic demo`` drives a short scripted session with it.
+(``vrclinic monitor``).
 
 Threads: everything here runs in the caller's thread (the control loop), except the
 link's own thread inside :class:`~protocol.link.ConsoleLink`.
@@ -8,10 +8,8 @@ link's own thread inside :class:`~protocol.link.ConsoleLink`.
 
 from __future__ import annotations
 
-import itertools
 import queue
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable
 
 from protocol import messages
 from protocol.link import (
@@ -27,50 +25,6 @@ from protocol.link import (
     SendFailed,
 )
 from protocol.timing import now
-
-
-@dataclass(frozen=True)
-class Step:
-    """One scripted action of the demo: at ``at_s`` after the first headset joined."""
-
-    at_s: float
-    say: str
-    make: Callable[[int], messages.Message]
-
-
-def demo_script() -> list[Step]:
-    """A short exposure session: mirror on, spiders closer step by step, SUDS, make safe."""
-    suds = "How anxious are you right now, from 0 (calm) to 100 (the worst)?"
-    return [
-        Step(
-            0.3,
-            "mirror on, 640 px at 15 fps",
-            lambda i: messages.MirrorSettings(enabled=True, max_fps=15, max_width=640),
-        ),
-        Step(0.6, "load the spiders scene", lambda i: messages.LoadScene(scene_id="spiders")),
-        Step(
-            1.5,
-            "bring the spider to 2.5 m over 2 s",
-            lambda i: messages.SetParameter(name="distance", value=2.5, ramp_s=2),
-        ),
-        Step(4.0, "ask SUDS", lambda i: messages.Prompt(prompt_id=i, kind=messages.PromptKind.SUDS, text=suds)),
-        Step(5.0, "four spiders", lambda i: messages.SetParameter(name="count", value=4)),
-        Step(6.0, "closer: 1.0 m over 3 s", lambda i: messages.SetParameter(name="distance", value=1.0, ramp_s=3)),
-        Step(9.5, "ask SUDS", lambda i: messages.Prompt(prompt_id=i, kind=messages.PromptKind.SUDS, text=suds)),
-        Step(11.0, "marker", lambda i: messages.Marker(label="patient looked away", at=now())),
-        Step(12.0, "MAKE SAFE", lambda i: messages.MakeSafe(fade_s=1.0, reason="demo: therapist pressed make safe")),
-        Step(15.0, "resume where we were", lambda i: messages.Resume(fade_s=2.0)),
-        Step(18.0, "ask SUDS", lambda i: messages.Prompt(prompt_id=i, kind=messages.PromptKind.SUDS, text=suds)),
-        Step(20.0, "load the balcony", lambda i: messages.LoadScene(scene_id="heights")),
-        Step(21.0, "up to floor 12 over 4 s", lambda i: messages.SetParameter(name="floor", value=12, ramp_s=4)),
-        Step(
-            26.0,
-            "ask expectancy",
-            lambda i: messages.Prompt(
-                prompt_id=i, kind=messages.PromptKind.EXPECTANCY, text="How likely is it that you will fall, 0-100 %?"
-            ),
-        ),
-    ]
 
 
 class Monitor:
@@ -134,12 +88,8 @@ class Monitor:
                 )
             latencies.clear()
 
-    def run(self, duration_s: float | None, script: Iterable[Step] = ()) -> None:
-        """The control loop: beat every interval, print events, play the script."""
-        steps = sorted(script, key=lambda s: s.at_s)
-        prompt_ids = itertools.count(1)
-        first_joined: float | None = None
-        target: str | None = None
+    def run(self, duration_s: float | None) -> None:
+        """The control loop: beat every interval, print events."""
         interval = self.link.config.heartbeat_interval_s
         next_beat = now()
         end = None if duration_s is None else now() + duration_s
@@ -156,13 +106,6 @@ class Monitor:
                 event = None
             if event is not None:
                 self.handle(event)
-                if isinstance(event, HeadsetJoined) and first_joined is None:
-                    first_joined, target = now(), event.name
-            while steps and first_joined is not None and now() - first_joined >= steps[0].at_s:
-                step = steps.pop(0)
-                self.line(f"console -> {target}: {step.say}")
-                assert target is not None
-                self.link.send(target, step.make(next(prompt_ids)))
 
 
 def describe(msg: messages.Message) -> str:
@@ -193,7 +136,7 @@ def describe(msg: messages.Message) -> str:
     return msg.TYPE
 
 
-def run_monitor(bind: str, duration_s: float | None, script: Iterable[Step] = (), quiet_telemetry: bool = True) -> int:
+def run_monitor(bind: str, duration_s: float | None, quiet_telemetry: bool = True) -> int:
     """``vrclinic monitor``: listen on ``bind`` and print until Ctrl+C or ``duration_s``."""
     link = ConsoleLink(LinkConfig(bind=bind))
 
@@ -205,7 +148,7 @@ def run_monitor(bind: str, duration_s: float | None, script: Iterable[Step] = ()
     monitor = Monitor(link, out)
     monitor.line(f"console listening on {link.endpoint} (session {link.config.session_id})")
     try:
-        monitor.run(duration_s, script)
+        monitor.run(duration_s)
     except KeyboardInterrupt:
         monitor.line("stopping")
     finally:

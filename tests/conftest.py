@@ -4,7 +4,9 @@ own settings: every link binds an ephemeral port on 127.0.0.1."""
 
 from __future__ import annotations
 
+import os
 import queue
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -12,8 +14,19 @@ from typing import Any
 
 import pytest
 
-from protocol.link import ConsoleLink, LinkConfig
-from protocol.timing import now
+# Lab Streaming Layer: discovery limited to this machine, so tests never see (or disturb)
+# streams elsewhere on the network. liblsl reads this file when it first starts, so it
+# is set before anything imports pylsl.
+_LSL_CONFIG = os.path.join(tempfile.mkdtemp(prefix="vrclinic-lsl-"), "lsl_api.cfg")
+with open(_LSL_CONFIG, "w") as _fh:
+    _fh.write("[ports]\nIPv6 = disable\n[multicast]\nResolveScope = machine\n[lab]\nKnownPeers = {127.0.0.1}\n")
+os.environ["LSLAPICFG"] = _LSL_CONFIG
+# Qt widgets are real but drawn offscreen; the console's own files go to a throwaway home.
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ["VRCLINIC_HOME"] = tempfile.mkdtemp(prefix="vrclinic-home-")
+
+from protocol.link import ConsoleLink, LinkConfig  # noqa: E402
+from protocol.timing import now  # noqa: E402
 
 
 class Collector:

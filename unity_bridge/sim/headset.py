@@ -39,6 +39,34 @@ IDLE_TICK_S = 0.05
 APPLIED_REPORT_S = 0.1  # at most 10 parameter_applied per second per parameter during a ramp
 TELEMETRY_S = 0.5
 WATCHDOG_FADE_S = 0.5
+PATIENT_STREAM_HZ = 10.0
+
+
+def patient_stream_name(headset_name: str) -> str:
+    """The LSL stream carrying the simulated patient's state (read by `vrclinic physio-sim --follow`)."""
+    return f"vrclinic-sim-patient-{headset_name}"
+
+
+def patient_outlet(headset_name: str):  # -> pylsl.StreamOutlet
+    """An LSL outlet with the simulated patient's arousal (0..1) and distress (0..100), so
+    that simulated physiology can follow what the patient feels. Simulation only: a real
+    headset has no such stream."""
+    import pylsl
+
+    info = pylsl.StreamInfo(
+        patient_stream_name(headset_name),
+        "SimPatient",
+        2,
+        PATIENT_STREAM_HZ,
+        pylsl.cf_float32,
+        f"vrclinic-sim-patient-{headset_name}",
+    )
+    channels = info.desc().append_child("channels")
+    for label, unit in (("arousal", "normalized"), ("distress", "SUDS")):
+        ch = channels.append_child("channel")
+        ch.append_child_value("label", label)
+        ch.append_child_value("unit", unit)
+    return pylsl.StreamOutlet(info)
 
 
 @dataclass
@@ -131,6 +159,7 @@ class SimulatedHeadset:
         seed: int | None = None,
         start_scene: str = "spiders",
         log: Callable[[str], None] | None = None,
+        publish_patient: bool = True,
     ):
         self.name = name
         self.answer_delay_s = answer_delay_s
@@ -156,6 +185,8 @@ class SimulatedHeadset:
         self._paused_at = 0.0
         self._next_telemetry = 0.0
         self._battery = 87.0
+        self._patient_outlet = patient_outlet(name) if publish_patient else None
+        self._next_patient_sample = 0.0
         self._temperature = 33.0
         self.render_fps = 0.0
         self.safe_events: list[tuple[float, str]] = []  # (time, why) of each make-safe, for checks
@@ -413,6 +444,10 @@ class SimulatedHeadset:
     def _update_patient(self, dt: float) -> None:
         if dt > 0:
             self.patient.update(self._intensity(), min(dt, 1.0))
+        t = now()
+        if self._patient_outlet is not None and t >= self._next_patient_sample:
+            self._next_patient_sample = t + 1.0 / PATIENT_STREAM_HZ
+            self._patient_outlet.push_sample([self.patient.arousal, self.patient.distress], t)
 
     def _answer_prompts(self, t: float) -> None:
         due = [a for a in self._answers if t >= min(a.answer_at, a.expires_at)]

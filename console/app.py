@@ -1,0 +1,112 @@
+"""Start the Qt console: `vrclinic console` (real headsets) and `vrclinic demo` (with a
+simulated headset and simulated physiology in their own processes)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from protocol.link import LinkConfig, LinkError
+
+
+def data_dir() -> Path:
+    """Where the console keeps its own files (presets); VRCLINIC_HOME overrides."""
+    if "VRCLINIC_HOME" in os.environ:
+        return Path(os.environ["VRCLINIC_HOME"])
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join(Path.home(), ".local", "share")
+    return Path(base) / "vrclinic"
+
+
+def run_console(
+    bind: str,
+    *,
+    duration_s: float | None = None,
+    screenshot: str | None = None,
+    script: list | None = None,
+) -> int:
+    """Run the window until it is closed (or for ``duration_s``, then save ``screenshot``)."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from console.demo import ScriptPlayer
+    from console.qt.bridge import LinkBridge
+    from console.qt.main_window import MainWindow
+    from console.session import SessionModel
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("vrclinic")
+    app.setStyle("Fusion")
+    try:
+        bridge = LinkBridge(LinkConfig(bind=bind))
+    except LinkError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    model = SessionModel(bridge.link, presets_path=data_dir() / "presets.json")
+    window = MainWindow(model, bridge)
+    window.show()
+    if script:
+        player = ScriptPlayer(model, script, on_step=lambda s: window.statusBar().showMessage(f"demo: {s.say}", 4000))
+        timer = QTimer(window, interval=100)
+        timer.timeout.connect(player.tick)
+        timer.start()
+    if duration_s is not None:
+
+        def finish() -> None:
+            if screenshot:
+                Path(screenshot).parent.mkdir(parents=True, exist_ok=True)
+                window.grab().save(screenshot)
+            window.close()
+
+        QTimer.singleShot(round(duration_s * 1000), finish)
+    # Ctrl+C in the terminal closes the window properly (headsets get a bye, scenes go calm).
+    signal.signal(signal.SIGINT, lambda *_: window.close())
+    keepalive = QTimer(window, interval=200)  # lets Python see the signal while Qt's loop runs
+    keepalive.timeout.connect(lambda: None)
+    keepalive.start()
+    app.exec()
+    return 0
+
+
+def run_demo(port: int, *, duration_s: float | None, screenshot: str | None, play_script: bool = True) -> int:
+    """Console + simulated headset + simulated physiology, started and stopped together."""
+    from console.demo import demo_script
+
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    headset = "demo-headset"
+    children = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "console.cli",
+                "headset-sim",
+                "--console",
+                f"tcp://127.0.0.1:{port}",
+                "--name",
+                headset,
+                "--answer-delay",
+                "1.5",
+                "--seed",
+                "7",
+            ],
+            env=env,
+        ),
+    ]
+    try:
+        return run_console(
+            f"tcp://127.0.0.1:{port}",
+            duration_s=duration_s,
+            screenshot=screenshot,
+            script=demo_script() if play_script else None,
+        )
+    finally:
+        for child in children:
+            child.send_signal(signal.SIGTERM)
+        for child in children:
+            try:
+                child.wait(5)
+            except subprocess.TimeoutExpired:
+                child.kill()

@@ -1,0 +1,70 @@
+"""Where the link's threads meet Qt: link events re-emitted as a Qt signal into the GUI
+thread, and mirror frames decoded off the GUI thread.
+
+Threads:
+- the link thread calls :meth:`LinkBridge._from_link_thread` (via ConsoleLink's on_event):
+  it only emits a signal or wakes the decoder, never touches widgets;
+- the decoder thread (``vrclinic-mirror``) takes the newest frame of a headset from the
+  link (latest wins: frames that arrived meanwhile were already replaced), decodes the JPEG
+  into a QImage (QImage, unlike QPixmap, may be built outside the GUI thread) and emits it;
+- receivers connected to :attr:`event` and :attr:`frame` are slots of QObjects living in
+  the GUI thread, so Qt queues the calls into that thread.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QImage
+
+from protocol.link import ConsoleLink, LinkConfig, LinkEvent, MirrorFrameReady
+
+
+class LinkBridge(QObject):
+    event = Signal(object)  # a LinkEvent, delivered in the GUI thread
+    frame = Signal(str, QImage, object, float, int)  # name, image, captured_at (console clock | None), received_at, seq
+
+    def __init__(self, config: LinkConfig, parent: QObject | None = None):
+        super().__init__(parent)
+        self._wanted: set[str] = set()
+        self._wanted_lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self.decode_errors = 0
+        self.link = ConsoleLink(config, on_event=self._from_link_thread)
+        self._decoder = threading.Thread(target=self._decode_loop, name="vrclinic-mirror", daemon=True)
+        self._decoder.start()
+
+    def _from_link_thread(self, event: LinkEvent) -> None:
+        """The link thread. Quick: a signal emit or a wake-up."""
+        if isinstance(event, MirrorFrameReady):
+            with self._wanted_lock:
+                self._wanted.add(event.name)
+            self._wake.set()
+        else:
+            self.event.emit(event)
+
+    def _decode_loop(self) -> None:
+        """The decoder thread."""
+        while not self._stop.is_set():
+            self._wake.wait(0.5)
+            self._wake.clear()
+            with self._wanted_lock:
+                names, self._wanted = self._wanted, set()
+            for name in names:
+                item = self.link.take_mirror_frame(name)
+                if item is None:
+                    continue
+                image = QImage.fromData(item.frame.jpeg, "JPG")
+                if image.isNull():
+                    self.decode_errors += 1
+                    continue
+                self.frame.emit(name, image, item.captured_at_local, item.received_at, item.frame.seq)
+
+    def close(self) -> None:
+        """GUI thread, at exit: stop decoding, say bye to the headsets, close the socket."""
+        self._stop.set()
+        self._wake.set()
+        self._decoder.join(2)
+        self.link.close()

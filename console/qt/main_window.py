@@ -1,0 +1,226 @@
+"""The therapist's live-session window.
+
+Layout, for reading at arm's length: a toolbar with the session clock and the always
+visible MAKE SAFE control; a red banner whenever a headset is stale or lost; the patient's
+view in the middle; headsets and stimulus controls on the left; self-report, timeline and
+the event log on the right; physiology below.
+
+The window's own timer produces the heartbeats to the headsets, in the GUI thread: if this
+thread ever stalls, the heartbeats stop with it and the headsets make their scenes calm.
+
+GUI thread only.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, QTimer, Slot
+from PySide6.QtGui import QCloseEvent, QImage, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QPushButton,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from console.qt.bridge import LinkBridge
+from console.qt.mirror_view import MirrorView
+from console.qt.panels import EventLog, HeadsetsPanel, SelfReportPanel, StimulusPanel, clock_text
+from console.session import Mark, SessionModel
+from protocol.link import HeadsetState
+
+MAKE_SAFE_KEYS = ("Esc", "F12")
+
+STYLE = """
+QMainWindow, QWidget { background: #f4f5f7; color: #1e2328; font-size: 10.5pt; }
+QLabel#panelTitle { font-size: 11.5pt; font-weight: 600; color: #3a4350; padding: 4px 0 2px 0; }
+QLabel#bigNumber { font-size: 22pt; font-weight: 700; color: #1f5f9f; padding-right: 12px; }
+QLabel#sessionClock { font-size: 15pt; font-weight: 600; padding: 0 12px; }
+QLabel#banner { background: #c0392b; color: white; font-size: 12.5pt; font-weight: 700; padding: 8px; }
+QLabel#sceneStatus { color: #3a4350; }
+QPushButton { padding: 6px 12px; border: 1px solid #b9c0c8; border-radius: 4px; background: #ffffff; }
+QPushButton:hover { background: #eef2f6; }
+QPushButton#makeSafe { background: #c0392b; color: white; font-size: 15pt; font-weight: 800;
+                       padding: 10px 28px; border: 2px solid #8e2a20; border-radius: 6px; }
+QPushButton#makeSafe:hover { background: #a93226; }
+QTableWidget { background: white; gridline-color: #e3e6ea; }
+QHeaderView::section { background: #e9ecef; padding: 3px; border: none; }
+"""
+
+
+class MainWindow(QMainWindow):
+    def __init__(
+        self, model: SessionModel, bridge: LinkBridge, physio: QWidget | None = None, parent: QWidget | None = None
+    ):
+        super().__init__(parent)
+        self.model, self.bridge, self.physio = model, bridge, physio
+        self.setWindowTitle("vrclinic — live session")
+        self.setStyleSheet(STYLE)
+
+        # Toolbar row: clock, make safe, pause/resume, marker.
+        self.clock = QLabel("0:00:00")
+        self.clock.setObjectName("sessionClock")
+        self.clock.setToolTip("Time since the session started")
+        self.make_safe_button = QPushButton("MAKE SAFE")
+        self.make_safe_button.setObjectName("makeSafe")
+        self.make_safe_button.setToolTip(f"Fade every headset to its calm scene now ({' or '.join(MAKE_SAFE_KEYS)})")
+        self.make_safe_button.clicked.connect(self.make_safe)
+        self.pause_button = QPushButton("Pause")
+        self.pause_button.clicked.connect(lambda: self.model.pause())
+        self.resume_button = QPushButton("Resume")
+        self.resume_button.clicked.connect(lambda: self.model.resume())
+        self.marker_note = QLineEdit()
+        self.marker_note.setPlaceholderText("marker note (optional)")
+        self.marker_note.returnPressed.connect(self.add_marker)
+        self.marker_button = QPushButton("Marker  (M)")
+        self.marker_button.clicked.connect(self.add_marker)
+        bar = QHBoxLayout()
+        bar.addWidget(self.clock)
+        bar.addWidget(self.make_safe_button)
+        bar.addSpacing(16)
+        bar.addWidget(self.pause_button)
+        bar.addWidget(self.resume_button)
+        bar.addStretch(1)
+        bar.addWidget(self.marker_note, 1)
+        bar.addWidget(self.marker_button)
+
+        self.banner = QLabel("")
+        self.banner.setObjectName("banner")
+        self.banner.setWordWrap(True)
+        self.banner.hide()
+
+        self.headsets = HeadsetsPanel(model)
+        self.stimulus = StimulusPanel(model)
+        self.mirror = MirrorView(model.mirror)
+        self.mirror.settings_changed.connect(self.model.set_mirror)
+        self.report = SelfReportPanel(model)
+        self.log = EventLog(model)
+
+        left = QSplitter(Qt.Orientation.Vertical)
+        left.addWidget(self.headsets)
+        left.addWidget(self.stimulus)
+        left.setSizes([110, 450])
+        right = QSplitter(Qt.Orientation.Vertical)
+        right.addWidget(self.report)
+        right.addWidget(self.log)
+        right.setSizes([300, 300])
+        top = QSplitter(Qt.Orientation.Horizontal)
+        top.addWidget(left)
+        top.addWidget(self.mirror)
+        top.addWidget(right)
+        top.setSizes([420, 640, 420])
+        body = QSplitter(Qt.Orientation.Vertical)
+        body.addWidget(top)
+        if physio is not None:
+            body.addWidget(physio)
+            body.setSizes([560, 320])
+
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(8, 6, 8, 4)
+        layout.addLayout(bar)
+        layout.addWidget(self.banner)
+        layout.addWidget(body, 1)
+        self.setCentralWidget(central)
+
+        # Keys: make safe works from anywhere in the application, whatever has focus.
+        for keys in MAKE_SAFE_KEYS:
+            shortcut = QShortcut(QKeySequence(keys), self)
+            shortcut.setContext(Qt.ShortcutContext.ApplicationShortcut)
+            shortcut.activated.connect(self.make_safe)
+        for keys, action in (
+            ("S", lambda: self.model.ask("suds")),
+            ("E", lambda: self.model.ask("expectancy")),
+            ("M", self.add_marker),
+            ("Ctrl+P", lambda: self.model.pause()),
+            ("Ctrl+R", lambda: self.model.resume()),
+        ):
+            QShortcut(QKeySequence(keys), self).activated.connect(action)
+
+        bridge.event.connect(self.on_link_event)
+        bridge.frame.connect(self.on_frame)
+        model.headset_changed.connect(self._headsets_changed)
+        model.marked.connect(self._marked)
+
+        interval_ms = round(bridge.link.config.heartbeat_interval_s * 1000)
+        self.heartbeat = QTimer(self, interval=interval_ms)
+        self.heartbeat.timeout.connect(bridge.link.beat)
+        self.heartbeat.start()
+        self.stats_timer = QTimer(self, interval=500)
+        self.stats_timer.timeout.connect(self._tick)
+        self.stats_timer.start()
+        self.statusBar().showMessage(f"Listening for headsets on {bridge.link.endpoint}")
+        self.resize(1500, 940)
+
+    # -- actions ----------------------------------------------------------------------
+    @Slot()
+    def make_safe(self) -> None:
+        self.model.make_safe()
+        self.statusBar().showMessage("MAKE SAFE sent: every headset is fading to its calm scene.", 8000)
+
+    @Slot()
+    def add_marker(self) -> None:
+        note = self.marker_note.text().strip()
+        self.model.add_marker("marker", note)
+        self.marker_note.clear()
+
+    # -- from the link ----------------------------------------------------------------
+    @Slot(object)
+    def on_link_event(self, event: object) -> None:
+        self.model.apply(event)
+
+    @Slot(str, QImage, object, float, int)
+    def on_frame(self, name: str, image: QImage, captured_at: float | None, received_at: float, _seq: int) -> None:
+        if name == self.model.current:
+            self.mirror.canvas.show_frame(name, image, captured_at, received_at)
+
+    # -- upkeep -----------------------------------------------------------------------
+    def _tick(self) -> None:
+        self.model.refresh_link_stats()
+        self.clock.setText(clock_text(self.model.elapsed()))
+        self._headsets_changed()
+
+    def _headsets_changed(self, _name: str = "") -> None:
+        troubled = [h for h in self.model.headsets.values() if h.state in (HeadsetState.STALE, HeadsetState.LOST)]
+        if troubled:
+            lines = []
+            for h in troubled:
+                silent = h.link.silent_for_s if h.link else None
+                since = f" — no heartbeat for {silent:.1f} s" if silent is not None else ""
+                calm = " The headset has made its scene calm by itself." if h.state == HeadsetState.LOST else ""
+                lines.append(f"Headset {h.name} {h.state.upper()}{since}.{calm}")
+            self.banner.setText("  ".join(lines))
+            self.banner.show()
+        else:
+            self.banner.hide()
+        current = self.model.headset()
+        self.mirror.canvas.lost_text = (
+            f"{current.name} is {current.state}" if current and current.state == HeadsetState.LOST else ""
+        )
+        connected = sum(h.state == HeadsetState.CONNECTED for h in self.model.headsets.values())
+        parts = [f"{connected} headset{'s' if connected != 1 else ''} connected"]
+        if current is not None:
+            scene = current.scene()
+            parts.append(
+                f"{current.name}: {scene.label if scene else current.scene_id or 'no scene'}"
+                f" {current.scene_state or ''}".rstrip()
+            )
+            if self.mirror.canvas.has_signal:
+                parts.append(f"mirror {self.mirror.canvas.fps:.0f} fps")
+        parts.append(f"listening on {self.bridge.link.endpoint}")
+        self.statusBar().showMessage(" · ".join(parts))
+
+    def _marked(self, mark: Mark) -> None:
+        add_mark = getattr(self.physio, "add_mark", None)
+        if add_mark is not None:
+            colour = {"rating": "#1f5f9f", "marker": "#6a3d9a", "safety": "#c0392b"}.get(mark.kind, "#7f8c8d")
+            add_mark(mark.at, mark.label, colour)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.heartbeat.stop()
+        self.stats_timer.stop()
+        self.bridge.close()
+        super().closeEvent(event)
