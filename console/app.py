@@ -34,6 +34,7 @@ def run_console(
     from console.demo import ScriptPlayer
     from console.qt.bridge import LinkBridge
     from console.qt.main_window import MainWindow
+    from console.qt.panels import clock_text
     from console.session import SessionModel
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -45,6 +46,12 @@ def run_console(
         print(exc, file=sys.stderr)
         return 2
     model = SessionModel(bridge.link, presets_path=data_dir() / "presets.json")
+    # The event log also goes to the terminal: what a technician reads when something went wrong.
+    model.logged.connect(
+        lambda e: print(
+            f"[{clock_text(e.at - model.started_at)}] {e.headset + ': ' if e.headset else ''}{e.text}", flush=True
+        )
+    )
     window = MainWindow(model, bridge)
     window.show()
     if script:

@@ -32,6 +32,9 @@ class LinkBridge(QObject):
         self._wake = threading.Event()
         self._stop = threading.Event()
         self.decode_errors = 0
+        self._gate_lock = threading.Lock()
+        self._open = False
+        self._early: list[LinkEvent] = []
         self.link = ConsoleLink(config, on_event=self._from_link_thread)
         self._decoder = threading.Thread(target=self._decode_loop, name="vrclinic-mirror", daemon=True)
         self._decoder.start()
@@ -42,7 +45,20 @@ class LinkBridge(QObject):
             with self._wanted_lock:
                 self._wanted.add(event.name)
             self._wake.set()
-        else:
+            return
+        with self._gate_lock:
+            if not self._open:
+                # Nobody is connected yet (the window is still being built): a headset that
+                # joins now must not be lost, so hold its events until open() is called.
+                self._early.append(event)
+                return
+        self.event.emit(event)
+
+    def open(self) -> None:
+        """GUI thread, once the receivers are connected: deliver what came in meanwhile."""
+        with self._gate_lock:
+            early, self._early, self._open = self._early, [], True
+        for event in early:
             self.event.emit(event)
 
     def _decode_loop(self) -> None:

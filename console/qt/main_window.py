@@ -154,6 +154,7 @@ class MainWindow(QMainWindow):
         self.stats_timer.start()
         self.statusBar().showMessage(f"Listening for headsets on {bridge.link.endpoint}")
         self.resize(1500, 940)
+        bridge.open()  # everything is connected: events that arrived while building flow now
 
     # -- actions ----------------------------------------------------------------------
     @Slot()

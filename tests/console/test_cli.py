@@ -36,6 +36,14 @@ def test_demo_runs_and_writes_a_screenshot_of_a_busy_window(tmp_path):
     # The headset process came up, took part, and was stopped with the demo.
     assert "[demo-headset] connected to console" in result.stdout
     assert "[demo-headset] stopped" in result.stdout
+    # ...and the console saw it: its event log (echoed to the terminal) has the session.
+    for expected in (
+        "demo-headset: connected",
+        "demo-headset: scene spiders running",
+        "Distance → 2.5 m over 3 s",
+        "demo-headset: SUDS",
+    ):
+        assert expected in result.stdout, f"{expected!r} missing:\n{result.stdout[-3000:]}"
     from PySide6.QtGui import QImage
 
     image = QImage(str(shot))
