@@ -32,9 +32,12 @@ def run_console(
     from PySide6.QtWidgets import QApplication
 
     from console.demo import ScriptPlayer
+    from console.physio.acquisition import Acquisition
+    from console.physio.streams import StreamDirectory
     from console.qt.bridge import LinkBridge
     from console.qt.main_window import MainWindow
     from console.qt.panels import clock_text
+    from console.qt.physio_panel import PhysioPanel
     from console.session import SessionModel
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -52,7 +55,12 @@ def run_console(
             f"[{clock_text(e.at - model.started_at)}] {e.headset + ': ' if e.headset else ''}{e.text}", flush=True
         )
     )
-    window = MainWindow(model, bridge)
+    directory = StreamDirectory().start()
+    acquisition = Acquisition()
+    # In the session window the stream table stays short (it scrolls): people look at the traces.
+    physio = PhysioPanel(directory, acquisition, session_start=model.started_at, table_rows=3)
+    window = MainWindow(model, bridge, physio=physio)
+    physio.known_host_added.connect(lambda text: window.statusBar().showMessage(text, 10_000))
     window.show()
     if script:
         player = ScriptPlayer(model, script, on_step=lambda s: window.statusBar().showMessage(f"demo: {s.say}", 4000))
@@ -73,7 +81,12 @@ def run_console(
     keepalive = QTimer(window, interval=200)  # lets Python see the signal while Qt's loop runs
     keepalive.timeout.connect(lambda: None)
     keepalive.start()
-    app.exec()
+    try:
+        app.exec()
+    finally:
+        physio.shutdown()
+        acquisition.close()
+        directory.stop()
     return 0
 
 
@@ -83,24 +96,11 @@ def run_demo(port: int, *, duration_s: float | None, screenshot: str | None, pla
 
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     headset = "demo-headset"
+    link_args = ["--console", f"tcp://127.0.0.1:{port}", "--name", headset, "--answer-delay", "1.5", "--seed", "7"]
     children = [
-        subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "console.cli",
-                "headset-sim",
-                "--console",
-                f"tcp://127.0.0.1:{port}",
-                "--name",
-                headset,
-                "--answer-delay",
-                "1.5",
-                "--seed",
-                "7",
-            ],
-            env=env,
-        ),
+        subprocess.Popen([sys.executable, "-m", "console.cli", "headset-sim", *link_args], env=env),
+        # The patient's body, following what the simulated patient in that headset feels.
+        subprocess.Popen([sys.executable, "-m", "console.cli", "physio-sim", "--follow", headset], env=env),
     ]
     try:
         return run_console(

@@ -52,6 +52,12 @@ def _headset_sim(args: argparse.Namespace) -> int:
     return 0
 
 
+def _physio_sim(args: argparse.Namespace) -> int:
+    from unity_bridge.sim import physio
+
+    return physio.main(args)
+
+
 def _monitor(args: argparse.Namespace) -> int:
     from console.monitor import run_monitor
     from protocol.link import LinkError
@@ -91,6 +97,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=None, help="seed of the simulated patient")
     p.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
     p.set_defaults(func=_headset_sim)
+
+    p = sub.add_parser("physio-sim", help="simulated physiology: LSL streams of a simulated patient's body")
+    from unity_bridge.sim.physio import add_arguments as add_physio_arguments  # no Qt, light
+
+    add_physio_arguments(p)
+    p.set_defaults(func=_physio_sim)
 
     p = sub.add_parser("monitor", help="text console: listen for headsets and print what they say")
     p.add_argument("--bind", default=DEFAULT_BIND, help="address to listen on (default %(default)s)")

@@ -128,7 +128,7 @@ class Mark:
 PROMPT_TEXT = {
     "suds": "How anxious are you right now, from 0 (calm) to 100 (the worst)?",
     "expectancy": "How likely is it that what you fear will happen, 0 to 100 %?",
-    "outcome": "How bad was it really, from 0 to 100?",
+    "outcome": "How much did what you feared actually happen, 0 to 100 %?",
 }
 
 
@@ -233,7 +233,8 @@ class SessionModel:
         self.link.send(h.name, messages.SetParameter(name=param, value=float(value), ramp_s=float(ramp_s)))
         state.requested, state.requested_at = float(value), self.clock()
         ramp = f" over {ramp_s:g} s" if ramp_s > 0 else ""
-        self.note("control", h.name, f"{spec.label} → {value:g} {spec.unit}{ramp}".rstrip())
+        unit = f" {spec.unit}" if spec.unit else ""
+        self.note("control", h.name, f"{spec.label} → {value:g}{unit}{ramp}")
         self.mark(f"{spec.label} {value:g}", "stimulus")
         self.parameter_changed.emit(h.name, param)
         return True

@@ -13,6 +13,9 @@ GUI thread only.
 
 from __future__ import annotations
 
+import os
+import time
+
 from PySide6.QtCore import Qt, QTimer, Slot
 from PySide6.QtGui import QCloseEvent, QImage, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
@@ -31,6 +34,7 @@ from console.qt.mirror_view import MirrorView
 from console.qt.panels import EventLog, HeadsetsPanel, SelfReportPanel, StimulusPanel, clock_text
 from console.session import Mark, SessionModel
 from protocol.link import HeadsetState
+from protocol.timing import now
 
 MAKE_SAFE_KEYS = ("Esc", "F12")
 
@@ -111,12 +115,12 @@ class MainWindow(QMainWindow):
         top.addWidget(left)
         top.addWidget(self.mirror)
         top.addWidget(right)
-        top.setSizes([420, 640, 420])
+        top.setSizes([470, 600, 430])
         body = QSplitter(Qt.Orientation.Vertical)
         body.addWidget(top)
         if physio is not None:
             body.addWidget(physio)
-            body.setSizes([560, 320])
+            body.setSizes([480, 460])
 
         central = QWidget()
         layout = QVBoxLayout(central)
@@ -147,14 +151,27 @@ class MainWindow(QMainWindow):
 
         interval_ms = round(bridge.link.config.heartbeat_interval_s * 1000)
         self.heartbeat = QTimer(self, interval=interval_ms)
-        self.heartbeat.timeout.connect(bridge.link.beat)
+        self.heartbeat.setTimerType(Qt.TimerType.PreciseTimer)
+        self.heartbeat.timeout.connect(self._beat)
+        self._last_beat = now()
         self.heartbeat.start()
         self.stats_timer = QTimer(self, interval=500)
         self.stats_timer.timeout.connect(self._tick)
         self.stats_timer.start()
         self.statusBar().showMessage(f"Listening for headsets on {bridge.link.endpoint}")
         self.resize(1500, 940)
+        self._painted = False
         bridge.open()  # everything is connected: events that arrived while building flow now
+
+    def _beat(self) -> None:
+        """The heartbeat, from the GUI thread. A late tick means the window was stuck; say
+        so, because the headsets may have made their scenes calm meanwhile."""
+        t = now()
+        late = t - self._last_beat - self.bridge.link.config.heartbeat_interval_s
+        self._last_beat = t
+        self.bridge.link.beat()
+        if late > self.bridge.link.config.watchdog_timeout_s / 2:
+            self.model.note("error", "", f"the console window was unresponsive for {late * 1000:.0f} ms")
 
     # -- actions ----------------------------------------------------------------------
     @Slot()
@@ -219,6 +236,14 @@ class MainWindow(QMainWindow):
         if add_mark is not None:
             colour = {"rating": "#1f5f9f", "marker": "#6a3d9a", "safety": "#c0392b"}.get(mark.kind, "#7f8c8d")
             add_mark(mark.at, mark.label, colour)
+
+    def paintEvent(self, event: object) -> None:
+        super().paintEvent(event)
+        if not self._painted:
+            self._painted = True
+            # For `make bench` (console_start_s): when the first frame of the window is drawn.
+            if os.environ.get("VRCLINIC_REPORT_FIRST_PAINT"):
+                print(f"first-paint {time.time():.6f}", flush=True)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.heartbeat.stop()

@@ -437,8 +437,8 @@ class SelfReportPanel(QWidget):
         self.intensity_curve.setData(list(xs), list(ys))
 
     def _marked(self, mark: Mark) -> None:
-        if mark.kind == "stimulus":
-            return  # the intensity line already shows stimulus changes
+        if mark.kind in ("stimulus", "rating"):
+            return  # the intensity line and the SUDS points already show these
         line = pg.InfiniteLine(
             pos=self._t(mark.at),
             angle=90,

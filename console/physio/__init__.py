@@ -1,0 +1,30 @@
+"""Physiology from Lab Streaming Layer, without Qt: finding streams (:mod:`.streams`),
+pulling them into ring buffers on the console's clock (:mod:`.acquisition`) and judging
+their quality in words (:mod:`.quality`). Qt views live in :mod:`console.qt.physio_panel`."""
+
+from console.physio.acquisition import Acquisition, RingBuffer, StreamStatus
+from console.physio.quality import QualityConfig, QualityFlag, QualityMonitor, Severity
+from console.physio.streams import (
+    DirectoryChange,
+    KnownHostResult,
+    StreamDescription,
+    StreamDirectory,
+    describe,
+    lsl_config_path,
+)
+
+__all__ = [
+    "Acquisition",
+    "DirectoryChange",
+    "KnownHostResult",
+    "QualityConfig",
+    "QualityFlag",
+    "QualityMonitor",
+    "RingBuffer",
+    "Severity",
+    "StreamDescription",
+    "StreamDirectory",
+    "StreamStatus",
+    "describe",
+    "lsl_config_path",
+]

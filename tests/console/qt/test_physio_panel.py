@@ -1,0 +1,170 @@
+"""The physiology panel with real LSL outlets: what a technician and a therapist see in
+the stream table and on the plots."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from pathlib import Path
+
+import numpy as np
+import pylsl
+import pytest
+from PySide6.QtCore import Qt
+
+from console.physio.acquisition import Acquisition
+from console.physio.quality import QualityConfig
+from console.physio.streams import StreamDirectory
+from console.qt.physio_panel import SEVERITY_STYLE, LaneRaster, PhysioPanel
+from tests.console.physio.lsl_helpers import pushers, unique  # noqa: F401
+
+
+@pytest.fixture
+def panel(qtbot, tmp_path, request):
+    config = tmp_path / "lsl_api.cfg"
+    config.write_text(Path(os.environ["LSLAPICFG"]).read_text())
+    directory = StreamDirectory(poll_interval_s=0.1, forget_after_s=2.0, config_path=config).start()
+    acquisition = Acquisition(quality=QualityConfig(lost_after_s=2.5))
+    # Plot only this test's streams, whatever else runs on the machine.
+    mine = request.node.name[:20]
+    widget = PhysioPanel(directory, acquisition, auto_plot=lambda s: s.name.startswith(mine) and s.numeric)
+    qtbot.addWidget(widget)
+    widget.resize(1200, 800)
+    widget.show()
+    yield widget
+    widget.shutdown()
+    acquisition.close()
+    directory.stop()
+
+
+def uid_of(panel: PhysioPanel, name: str) -> str | None:
+    return next((s.uid for s in panel.directory.snapshot() if s.name == name), None)
+
+
+def measured_hz(panel: PhysioPanel, uid: str) -> float:
+    text = panel.table_row_text(uid).get("Measured", "")
+    return float(text.split()[0]) if text.endswith("Hz") else 0.0
+
+
+def row_background(panel: PhysioPanel, uid: str) -> str | None:
+    item = panel.table.item(panel._table_uids.index(uid), 1)
+    brush = item.background()
+    return brush.color().name() if brush.style() != Qt.BrushStyle.NoBrush else None
+
+
+def test_a_new_stream_appears_with_its_measured_rate(qtbot, panel, unique, pushers):  # noqa: F811
+    pusher = pushers(unique("ECG"), rate=250.0, labels=("ECG",), unit="mV")
+    qtbot.waitUntil(lambda: uid_of(panel, pusher.name) is not None, timeout=5000)
+    uid = uid_of(panel, pusher.name)
+    qtbot.waitUntil(lambda: abs(measured_hz(panel, uid) - 250) < 2.5, timeout=8000)
+    row = panel.table_row_text(uid)
+    assert (row["Stream"], row["Type"], row["Announced"], row["Channels"]) == (pusher.name, "ECG", "250 Hz", "1 (mV)")
+    assert row["Quality"] == "OK" and row_background(panel, uid) is None
+    assert uid in panel.plotted_uids()
+    assert panel.table.item(panel._table_uids.index(uid), 0).checkState() == Qt.CheckState.Checked
+
+
+def test_a_stalled_stream_is_flagged_in_words_and_colour(qtbot, panel, unique, pushers):  # noqa: F811
+    pusher = pushers(unique("PPG"), stream_type="PPG", rate=100.0, unit="a.u.")
+    qtbot.waitUntil(lambda: measured_hz(panel, uid_of(panel, pusher.name) or "") > 90, timeout=8000)
+    uid = uid_of(panel, pusher.name)
+    pusher.stall()
+    qtbot.waitUntil(lambda: "Dropout" in panel.table_row_text(uid)["Quality"], timeout=4000)
+    assert row_background(panel, uid) == SEVERITY_STYLE[2][0]  # amber
+    qtbot.waitUntil(lambda: "Stream lost" in panel.table_row_text(uid)["Quality"], timeout=5000)
+    assert row_background(panel, uid) == SEVERITY_STYLE[3][0]  # red
+    assert "Stream lost" in panel._rows[uid].plot.titleLabel.text  # on the plot too
+
+
+def test_a_flat_channel_is_flagged(qtbot, panel, unique, pushers):  # noqa: F811
+    pusher = pushers(
+        unique("EDA"), stream_type="EDA", rate=32.0, unit="µS", signal=lambda t: np.full((len(t), 1), 0.02)
+    )
+    qtbot.waitUntil(lambda: uid_of(panel, pusher.name) is not None, timeout=5000)
+    uid = uid_of(panel, pusher.name)
+    qtbot.waitUntil(lambda: "Flat line on" in panel.table_row_text(uid).get("Quality", ""), timeout=8000)
+
+
+def test_the_curve_follows_the_data_and_marks_line_up(qtbot, panel, unique, pushers):  # noqa: F811
+    pusher = pushers(unique("RESP"), stream_type="RESP", rate=50.0, unit="a.u.")
+    qtbot.waitUntil(lambda: uid_of(panel, pusher.name) in panel.plotted_uids(), timeout=5000)
+    uid = uid_of(panel, pusher.name)
+    curve = panel.curve(uid, 0)
+    qtbot.waitUntil(lambda: curve.getOriginalDataset()[0] is not None and len(curve.getOriginalDataset()[0]) > 50)
+    x1 = curve.getOriginalDataset()[0].copy()
+    frames = panel.frames_painted
+    qtbot.waitUntil(lambda: panel.frames_painted > frames + 5)
+    x2, y2 = curve.getOriginalDataset()
+    assert len(x2) > len(x1) and -0.5 < x2[-1] <= 0.05  # newest sample at "now" on the right
+    # What is drawn is what was sent, at the time it was sent (x = seconds before the frame).
+    assert np.allclose(y2, pusher.signal(x2 + panel.drawn_at)[:, 0], atol=1e-3)
+    panel.add_mark(pylsl.local_clock() - 1.0, "SUDS 40", "#1f5f9f")
+    lines = panel.marks(uid)
+    assert len(lines) == 1 and lines[0].label.format == "SUDS 40"
+    qtbot.waitUntil(lambda: panel.frames_painted > frames + 10)
+    assert -1.2 < lines[0].value() < -1.0  # it scrolls with the data
+    assert not panel.grab().isNull()
+
+
+def test_unticking_a_stream_stops_it_and_channels_can_be_chosen(qtbot, panel, unique, pushers):  # noqa: F811
+    pusher = pushers(unique("EEG"), stream_type="EEG", rate=200.0, channels=8, unit="µV")
+    qtbot.waitUntil(lambda: uid_of(panel, pusher.name) in panel.plotted_uids(), timeout=5000)
+    uid = uid_of(panel, pusher.name)
+    assert panel.table_row_text(uid)["Channels"] == "8 (µV), all shown"
+    panel.set_channels(uid, [0, 2, 4])
+    assert panel.table_row_text(uid)["Channels"] == "8 (µV), 3 of 8 shown"
+    raster = panel._rows[uid].lanes.raster
+    qtbot.waitUntil(lambda: raster.lanes == 3 and raster.newest >= 0 and raster.image.any(), timeout=5000)
+    item = panel.table.item(panel._table_uids.index(uid), 0)
+    item.setCheckState(Qt.CheckState.Unchecked)
+    assert uid not in panel.plotted_uids() and uid not in panel.acquisition.selected_uids()
+    qtbot.waitUntil(lambda: panel.table_row_text(uid)["Quality"] == "Not plotted.", timeout=2000)
+
+
+def test_adding_a_known_host_from_the_panel(qtbot, panel):
+    panel.host_edit.setText("not a host!")
+    panel.host_button.click()
+    assert "neither an IP address" in panel.host_label.text()
+    with qtbot.waitSignal(panel.known_host_added, timeout=1000) as said:
+        panel.host_edit.setText("127.0.0.1")
+        panel.host_button.click()
+    assert "127.0.0.1 added" in said.args[0] and panel.host_edit.text() == ""
+    qtbot.waitUntil(lambda: "Known hosts: 127.0.0.1" in panel.host_label.text(), timeout=3000)
+
+
+def test_lanes_are_drawn_where_their_samples_are():
+    raster = LaneRaster(lanes=2, colour=0xFF000000)
+    raster.configure(100, 40, 1.0, (-1.5, 0.5), np.zeros(2), np.ones(2))
+    t = 10.0 + np.arange(0, 1.0, 0.001)
+    values = np.column_stack([np.full_like(t, 0.25), np.full_like(t, -0.25)])
+    values[400:600] = np.nan  # a dropout in the middle
+    keep = ~np.isnan(values[:, 0])
+    raster.add(t[keep], values[keep])
+    drawn = raster.image != 0
+    # Lane 0 centred at y = 0 shows +0.25, lane 1 at y = -1 shows -1.25: rows from the top.
+    row0 = int(40 - 1 - np.floor((0.25 + 1.5) * 40 / 2.0))
+    row1 = int(40 - 1 - np.floor((-1.25 + 1.5) * 40 / 2.0))
+    columns_with_lane0 = np.flatnonzero(drawn[row0])
+    assert len(columns_with_lane0) >= 75 and drawn[row1].sum() >= 75
+    assert drawn.sum() == drawn[row0].sum() + drawn[row1].sum()  # 1-px traces, nothing else
+    gap = [c for c in range(100) if not drawn[:, c].any()]
+    assert len(gap) >= 18  # the dropout shows as a gap of ~0.2 s
+    # A new scale redraws from the kept columns, without the samples.
+    raster.configure(100, 40, 1.0, (-1.5, 0.5), np.zeros(2), np.full(2, 2.0))
+    assert (raster.image != 0).sum() >= 150
+
+
+def test_a_restarted_sensor_carries_on_in_the_same_plot(qtbot, panel, unique, pushers):  # noqa: F811
+    name = unique("ECG")
+    first = pushers(name, rate=100.0)
+    qtbot.waitUntil(lambda: uid_of(panel, name) in panel.plotted_uids(), timeout=5000)
+    old_uid = uid_of(panel, name)
+    plot = panel._rows[old_uid].plot
+    first.close()
+    pushers(name, rate=100.0)  # the sensor's app restarts: same name and source, new uid
+    qtbot.waitUntil(lambda: any(u != old_uid for u in panel.plotted_uids()), timeout=6000)
+    (new_uid,) = panel.plotted_uids()
+    assert panel._rows[new_uid].plot is plot and panel.acquisition.selected_uids() == [new_uid]
+    qtbot.waitUntil(lambda: measured_hz(panel, new_uid) > 90, timeout=6000)
