@@ -57,6 +57,7 @@ def startup() -> tuple[float, float]:
 
 def slider_round_trips() -> list[float]:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtCore import QEventLoop
     from PySide6.QtWidgets import QApplication
 
     from console.qt.bridge import LinkBridge
@@ -86,7 +87,9 @@ def slider_round_trips() -> list[float]:
             t0 = time.perf_counter()
             row.slider.setValue(row.position_of(value))
             while row.applied.text() != want:
-                app.processEvents()
+                # Block in the event loop as the real window does (a busy processEvents loop
+                # would hold the GIL and starve the link thread).
+                app.processEvents(QEventLoop.ProcessEventsFlag.WaitForMoreEvents)
                 if time.perf_counter() - t0 > 5:
                     raise RuntimeError(f"the applied value never showed {want!r}")
             samples.append(time.perf_counter() - t0)
