@@ -182,6 +182,7 @@ class ParameterRow:
         grid.addWidget(self.spin, row, 2)
         grid.addWidget(self.applied, row, 3)
         self._pending = False
+        self._shown_ramping = False
         self._timer = QTimer(panel, interval=self.THROTTLE_MS)
         self._timer.timeout.connect(self._flush)
         self.slider.valueChanged.connect(self._slider_moved)
@@ -235,7 +236,9 @@ class ParameterRow:
         if state.ramping and state.target is not None:
             text += f" → {state.target:.{self.spin.decimals()}f}"
         self.applied.setText(text)
-        self.applied.setStyleSheet("color: #1f5f9f;" if state.ramping else "")
+        if state.ramping != self._shown_ramping:  # restyling re-polishes the widget: only on change
+            self._shown_ramping = state.ramping
+            self.applied.setStyleSheet("color: #1f5f9f;" if state.ramping else "")
 
 
 class StimulusPanel(QWidget):
@@ -399,6 +402,8 @@ class SelfReportPanel(QWidget):
         layout.addWidget(self.plot, 1)
         model.rated.connect(self._rated)
         model.marked.connect(self._marked)
+        self._redraw = QTimer(self, interval=250, singleShot=True)
+        self._redraw.timeout.connect(self._draw_intensity)
         model.parameter_changed.connect(self._intensity_changed)
         model.headset_changed.connect(self._intensity_changed)
 
@@ -433,8 +438,13 @@ class SelfReportPanel(QWidget):
         if self._intensity:
             self._intensity.append((t, self._intensity[-1][1]))  # hold until now: a step, not a slope
         self._intensity.append((t, pct))
-        xs, ys = zip(*self._intensity, strict=True)
-        self.intensity_curve.setData(list(xs), list(ys))
+        if not self._redraw.isActive():
+            self._redraw.start()  # a ramp changes this ten times a second: redraw at most 4
+
+    def _draw_intensity(self) -> None:
+        if self._intensity:
+            xs, ys = zip(*self._intensity, strict=True)
+            self.intensity_curve.setData(list(xs), list(ys))
 
     def _marked(self, mark: Mark) -> None:
         if mark.kind in ("stimulus", "rating"):
@@ -490,5 +500,6 @@ class EventLog(QWidget):
                 font.setBold(True)
                 item.setFont(font)
             self.table.setItem(row, col, item)
-        self.table.resizeRowToContents(row)
+        if len(entry.text) > 40:  # only long lines wrap; measuring every row costs ~2 ms each
+            self.table.resizeRowToContents(row)
         self.table.scrollToBottom()
