@@ -53,19 +53,14 @@ def patient_outlet(headset_name: str):  # -> pylsl.StreamOutlet
     headset has no such stream."""
     import pylsl
 
-    info = pylsl.StreamInfo(
+    from unity_bridge.sim.lsl import stream_info
+
+    info = stream_info(
         patient_stream_name(headset_name),
         "SimPatient",
-        2,
         PATIENT_STREAM_HZ,
-        pylsl.cf_float32,
-        f"vrclinic-sim-patient-{headset_name}",
+        [("arousal", "normalized"), ("distress", "SUDS")],
     )
-    channels = info.desc().append_child("channels")
-    for label, unit in (("arousal", "normalized"), ("distress", "SUDS")):
-        ch = channels.append_child("channel")
-        ch.append_child_value("label", label)
-        ch.append_child_value("unit", unit)
     return pylsl.StreamOutlet(info)
 
 

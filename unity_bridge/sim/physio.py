@@ -508,18 +508,13 @@ class PhysioSimulator:
         self.beat_times: deque[float] = deque(maxlen=600)  # console times of the R waves played
 
     def _outlet(self, spec: StreamSpec, name: str):
+        from unity_bridge.sim.lsl import stream_info
+
         pylsl = self._pylsl
-        info = pylsl.StreamInfo(name, spec.kind, len(spec.labels), spec.rate, pylsl.cf_float32, name)
-        desc = info.desc()
-        desc.append_child_value("manufacturer", "vrclinic physio-sim (simulated patient)")
+        extra = {"manufacturer": "vrclinic physio-sim (simulated patient)"}
         if spec.kind != "EEG":
-            desc.append_child_value("recording", f"NeuroKit2 bio_{self.recording.name} (MIT), replayed")
-        channels = desc.append_child("channels")
-        for label in spec.labels:
-            ch = channels.append_child("channel")
-            ch.append_child_value("label", label)
-            ch.append_child_value("unit", spec.unit)
-            ch.append_child_value("type", spec.kind)
+            extra["recording"] = f"NeuroKit2 bio_{self.recording.name} (MIT), replayed"
+        info = stream_info(name, spec.kind, spec.rate, [(label, spec.unit) for label in spec.labels], **extra)
         return pylsl.StreamOutlet(info, chunk_size=0, max_buffered=30)
 
     # -- running ---------------------------------------------------------------------

@@ -15,6 +15,7 @@ import pylsl
 import pytest
 
 from console.physio.streams import StreamDescription, describe
+from unity_bridge.sim.lsl import stream_info
 
 
 class Pusher:
@@ -35,12 +36,8 @@ class Pusher:
         source_id: str | None = None,
     ):
         self.name, self.rate, self.channels, self.chunk_s = name, rate, channels, chunk_s
-        info = pylsl.StreamInfo(name, stream_type, channels, rate, pylsl.cf_float32, source_id or name)
-        chans = info.desc().append_child("channels")
-        for i in range(channels):
-            ch = chans.append_child("channel")
-            ch.append_child_value("label", labels[i] if i < len(labels) else f"{stream_type}{i + 1}")
-            ch.append_child_value("unit", unit)
+        names = [labels[i] if i < len(labels) else f"{stream_type}{i + 1}" for i in range(channels)]
+        info = stream_info(name, stream_type, rate, [(label, unit) for label in names], source_id=source_id)
         self.outlet: pylsl.StreamOutlet | None = pylsl.StreamOutlet(info)
         self.signal = signal or (lambda t: np.sin(2 * np.pi * 1.3 * t)[:, None] * np.arange(1, channels + 1))
         self.pushing = threading.Event()
