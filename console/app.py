@@ -26,6 +26,8 @@ def run_console(
     duration_s: float | None = None,
     screenshot: str | None = None,
     script: list | None = None,
+    record: str | None = None,
+    expect_streams: tuple[str, ...] = (),
 ) -> int:
     """Run the window until it is closed (or for ``duration_s``, then save ``screenshot``)."""
     from PySide6.QtCore import QTimer
@@ -67,6 +69,7 @@ def run_console(
         timer = QTimer(window, interval=100)
         timer.timeout.connect(player.tick)
         timer.start()
+    recorder = start_recording(model, directory, Path(record), window, expect_streams) if record else None
     if duration_s is not None:
 
         def finish() -> None:
@@ -84,13 +87,91 @@ def run_console(
     try:
         app.exec()
     finally:
+        if recorder is not None:
+            recorder.finish()
         physio.shutdown()
         acquisition.close()
         directory.stop()
     return 0
 
 
-def run_demo(port: int, *, duration_s: float | None, screenshot: str | None, play_script: bool = True) -> int:
+class _RecordingStarter:
+    """Starts recording off the GUI thread (finding and opening streams can take seconds,
+    and the GUI thread must keep beating), then reports in the GUI thread."""
+
+    def __init__(self, model, directory, folder: Path, window, delay_s: float = 2.5, expect: tuple[str, ...] = ()):
+        import threading
+
+        from PySide6.QtCore import QTimer
+
+        from console.recording import SessionOutlets, SessionRecorder
+
+        self.model = model
+        self.outlets = SessionOutlets(model)
+        self.recorder = SessionRecorder(folder)
+        self.result: str | None = None
+        self._reported = False
+
+        def work() -> None:
+            import time
+
+            from console.recording import RecordingError
+
+            time.sleep(delay_s)  # let discovery find the sensors first
+            deadline = time.monotonic() + 15
+            while expect and time.monotonic() < deadline:  # the demo knows which sensors are coming
+                if set(expect) <= {d.name for d in directory.snapshot()}:
+                    break
+                time.sleep(0.25)
+            try:
+                candidates = [d.info for d in directory.snapshot() if d.info is not None] + self.outlets.infos()
+                infos = list({info.uid(): info for info in candidates}.values())  # each stream once
+                self.recorder.start(infos)
+                self.result = f"recording {len(infos)} streams to {self.recorder.path}"
+            except (RecordingError, RuntimeError, OSError) as exc:
+                self.result = f"ERROR: recording did not start: {exc}"
+
+        threading.Thread(target=work, name="vrclinic-record-start", daemon=True).start()
+        self._timer = QTimer(window, interval=200)
+        self._timer.timeout.connect(self._report)
+        self._timer.start()
+
+    def _report(self) -> None:
+        if self.result is not None and not self._reported:
+            self._reported = True
+            self._timer.stop()
+            kind = "error" if self.result.startswith("ERROR") else "control"
+            self.model.note(kind, "", self.result.removeprefix("ERROR: "))
+
+    def finish(self) -> None:
+        from console.recording import RecordingError
+
+        if self.recorder.recording:
+            try:
+                path = self.recorder.stop()
+                print(f"session recorded to {path}", flush=True)
+            except RecordingError as exc:
+                print(f"recording problem: {exc}", file=sys.stderr, flush=True)
+        # The whole event log too, from the first second (LSL inlets only get what is sent
+        # after they connect, so the XDF's event stream starts when recording did).
+        try:
+            self.recorder.write_log(self.model)
+        except OSError as exc:
+            print(f"could not write the event log: {exc}", file=sys.stderr, flush=True)
+
+
+def start_recording(model, directory, folder: Path, window, expect: tuple[str, ...] = ()) -> _RecordingStarter:
+    return _RecordingStarter(model, directory, folder, window, expect=expect)
+
+
+def run_demo(
+    port: int,
+    *,
+    duration_s: float | None,
+    screenshot: str | None,
+    play_script: bool = True,
+    record: str | None = None,
+) -> int:
     """Console + simulated headset + simulated physiology, started and stopped together."""
     from console.demo import demo_script
 
@@ -108,6 +189,8 @@ def run_demo(port: int, *, duration_s: float | None, screenshot: str | None, pla
             duration_s=duration_s,
             screenshot=screenshot,
             script=demo_script() if play_script else None,
+            record=record,
+            expect_streams=tuple(f"vrclinic-sim-{kind}" for kind in ("ECG", "PPG", "EDA", "RESP")),
         )
     finally:
         for child in children:

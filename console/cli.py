@@ -73,13 +73,19 @@ def _demo(args: argparse.Namespace) -> int:
     """Console window + simulated headset (+ physiology), shut down together."""
     from console.app import run_demo
 
-    return run_demo(args.port, duration_s=args.duration, screenshot=args.screenshot, play_script=not args.no_script)
+    return run_demo(
+        args.port,
+        duration_s=args.duration,
+        screenshot=args.screenshot,
+        play_script=not args.no_script,
+        record=args.record,
+    )
 
 
 def _console(args: argparse.Namespace) -> int:
     from console.app import run_console
 
-    return run_console(args.bind, duration_s=args.duration, screenshot=args.screenshot)
+    return run_console(args.bind, duration_s=args.duration, screenshot=args.screenshot, record=args.record)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -113,6 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--bind", default=DEFAULT_BIND, help="address to listen on (default %(default)s)")
     p.add_argument("--duration", type=float, default=None, help="close after this many seconds")
     p.add_argument("--screenshot", default=None, help="with --duration: save a PNG of the window before closing")
+    p.add_argument("--record", metavar="DIR", default=None, help="record the session (XDF) into this folder")
     p.set_defaults(func=_console)
 
     p = sub.add_parser("demo", help="the console with a simulated headset and physiology, playing a short session")
@@ -120,6 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--screenshot", default=None, help="with --duration: save a PNG of the window before closing")
     p.add_argument("--port", type=int, default=5555, help="loopback port for the link (default %(default)s)")
     p.add_argument("--no-script", action="store_true", help="do not play the demo session; you drive")
+    p.add_argument("--record", metavar="DIR", default=None, help="record the session (XDF) into this folder")
     p.set_defaults(func=_demo)
     return parser
 
