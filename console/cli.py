@@ -88,6 +88,20 @@ def _console(args: argparse.Namespace) -> int:
     return run_console(args.bind, duration_s=args.duration, screenshot=args.screenshot, record=args.record)
 
 
+def _report(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from console.report import ReportError, make_report
+
+    try:
+        out = make_report(Path(args.session), Path(args.out), Path(args.pdf) if args.pdf else None)
+    except ReportError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    print(f"wrote {out}" + (f" and {args.pdf}" if args.pdf else ""))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vrclinic", description="Console for VR exposure therapy.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -109,6 +123,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_physio_arguments(p)
     p.set_defaults(func=_physio_sim)
+
+    p = sub.add_parser("report", help="write a session report (HTML, optionally PDF) from a recorded session")
+    p.add_argument("session", help="the session folder (from --record)")
+    p.add_argument("--out", required=True, help="the HTML file to write")
+    p.add_argument("--pdf", default=None, help="also write this PDF")
+    p.set_defaults(func=_report)
 
     p = sub.add_parser("monitor", help="text console: listen for headsets and print what they say")
     p.add_argument("--bind", default=DEFAULT_BIND, help="address to listen on (default %(default)s)")

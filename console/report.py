@@ -1,0 +1,233 @@
+"""`vrclinic report SESSION_DIR --out FILE.html [--pdf FILE.pdf]`: a report a clinician
+can file, from a recorded session folder (session.xdf and events.jsonl).
+
+It shows the session summary, a timeline of the stimulus values with SUDS and skin
+conductance on one clock, the ratings with their peak and last values, safety events and
+the therapist's markers. The timeline is drawn with pyqtgraph offscreen and embedded in the
+HTML; the PDF is the same document printed by Qt. Runs in the caller's thread (a command).
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+
+class ReportError(RuntimeError):
+    """The session folder cannot be reported on; the text says why."""
+
+
+@dataclass
+class Session:
+    folder: Path
+    start: float = 0.0  # console clock of the first event
+    end: float = 0.0
+    events: list[dict] = field(default_factory=list)
+    ratings: list[dict] = field(default_factory=list)  # with "t" (s from start)
+    stimulus: dict[str, list[tuple[float, float]]] = field(default_factory=dict)  # "param (unit)" -> (t, value)
+    eda: tuple[np.ndarray, np.ndarray] | None = None  # (t, µS)
+    streams: list[tuple[str, str, int]] = field(default_factory=list)  # name, type, samples
+
+
+def load(folder: Path) -> Session:
+    folder = Path(folder)
+    xdf, log = folder / "session.xdf", folder / "events.jsonl"
+    if not xdf.exists() and not log.exists():
+        raise ReportError(f"{folder} holds no recorded session (no session.xdf, no events.jsonl).")
+    s = Session(folder)
+    if log.exists():
+        s.events = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines() if line.strip()]
+    streams = []
+    if xdf.exists():
+        import pyxdf
+
+        try:
+            streams, _ = pyxdf.load_xdf(str(xdf))
+        except Exception as exc:  # pyxdf raises several types on damaged files
+            raise ReportError(f"{xdf} could not be read ({exc}); the recording may be incomplete.") from exc
+    starts = [e["at"] for e in s.events] + [st["time_stamps"][0] for st in streams if len(st["time_stamps"])]
+    ends = [e["at"] for e in s.events] + [st["time_stamps"][-1] for st in streams if len(st["time_stamps"])]
+    if not starts:
+        raise ReportError(f"{folder}: the recording holds no data.")
+    s.start, s.end = min(starts), max(ends)
+    for st in streams:
+        name, kind = st["info"]["name"][0], st["info"]["type"][0]
+        stamps = st["time_stamps"]
+        s.streams.append((name, kind, len(stamps)))
+        if name.endswith("-stimulus"):
+            for t, (payload,) in zip(stamps, st["time_series"], strict=True):
+                row = json.loads(payload)
+                if row.get("applied") is not None:
+                    unit = f" ({row['unit']})" if row.get("unit") else ""
+                    s.stimulus.setdefault(f"{row['parameter']}{unit}", []).append((t - s.start, row["applied"]))
+        elif name.endswith("-ratings"):
+            for t, (payload,) in zip(stamps, st["time_series"], strict=True):
+                row = json.loads(payload)
+                if row.get("value") is not None:
+                    s.ratings.append({**row, "t": t - s.start})
+        elif kind.upper() == "EDA" and len(stamps) and (s.eda is None or len(stamps) > len(s.eda[0])):
+            s.eda = (np.asarray(stamps) - s.start, np.asarray(st["time_series"])[:, 0])
+    if not s.ratings:  # a recording that started late still has every rating in the event log
+        for e in s.events:
+            if e["kind"] == "answer" and e["text"].split()[1].isdigit():
+                s.ratings.append(
+                    {"kind": e["text"].split()[0].lower(), "value": int(e["text"].split()[1]), "t": e["at"] - s.start}
+                )
+    return s
+
+
+def timeline_png(s: Session, width: int = 1100, height: int = 420) -> bytes:
+    """The session on one clock: stimulus values (scaled to their own range), SUDS, EDA."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    import pyqtgraph as pg
+    import pyqtgraph.exporters
+    from PySide6.QtCore import QBuffer, QIODevice
+    from PySide6.QtWidgets import QApplication
+
+    QApplication.instance() or QApplication([])
+    pg.setConfigOptions(antialias=True, background="w", foreground="k")
+    layout = pg.GraphicsLayoutWidget()
+    layout.resize(width, height)
+    top = layout.addPlot(row=0, col=0)
+    top.setLabel("left", "SUDS / stimulus %")
+    top.setYRange(0, 100)
+    top.addLegend(offset=(-10, 10))
+    colours = ["#7f8c8d", "#16a085", "#8e44ad", "#d35400", "#2c3e50"]
+    for i, (label, points) in enumerate(sorted(s.stimulus.items())):
+        t, v = np.array(points).T
+        lo, hi = float(v.min()), float(v.max())
+        scaled = 50.0 if hi == lo else (v - lo) / (hi - lo) * 100
+        top.plot(
+            t,
+            np.broadcast_to(scaled, t.shape),
+            pen=pg.mkPen(colours[i % len(colours)], width=2),
+            stepMode=None,
+            name=f"{label} {lo:.3g}–{hi:.3g}",
+        )
+    suds = [(r["t"], r["value"]) for r in s.ratings if r["kind"] == "suds"]
+    if suds:
+        t, v = np.array(suds).T
+        top.plot(t, v, pen=pg.mkPen("#1f5f9f", width=2), symbol="o", symbolBrush="#1f5f9f", name="SUDS")
+    for e in s.events:
+        if e["kind"] in ("safety", "marker"):
+            colour = "#c0392b" if e["kind"] == "safety" else "#6a3d9a"
+            top.addItem(pg.InfiniteLine(e["at"] - s.start, angle=90, pen=pg.mkPen(colour, width=1)))
+    bottom = layout.addPlot(row=1, col=0)
+    bottom.setXLink(top)
+    bottom.setLabel("left", "skin conductance", units="µS")
+    bottom.setLabel("bottom", "session time", units="s")
+    if s.eda is not None:
+        bottom.plot(*s.eda, pen=pg.mkPen("#16a085", width=1))
+    top.setXRange(0, max(1.0, s.end - s.start), padding=0.01)
+    layout.ci.layout.setRowStretchFactor(0, 3)
+    layout.ci.layout.setRowStretchFactor(1, 2)
+    image = layout.grab().toImage()
+    buffer = QBuffer()
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    image.save(buffer, "PNG")
+    return bytes(buffer.data())
+
+
+def _table(headers: list[str] | None, rows: list[list[str]]) -> str:
+    head = "<tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in headers) + "</tr>" if headers else ""
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in rows)
+    return f"<table>{head}{body}</table>" if rows else "<p class='none'>None.</p>"
+
+
+def mmss(seconds: float) -> str:
+    seconds = max(0, round(seconds))
+    return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+def render_html(s: Session, png: bytes) -> str:
+    suds = [r for r in s.ratings if r["kind"] == "suds"]
+    peak = max(suds, key=lambda r: r["value"]) if suds else None
+    safety = [e for e in s.events if e["kind"] == "safety"]
+    markers = [e for e in s.events if e["kind"] == "marker"]
+    headsets = sorted({e["headset"] for e in s.events if e["headset"] and e["headset"] != "all"})
+    summary = [
+        ["Session folder", str(s.folder)],
+        ["Recorded", time.strftime("%Y-%m-%d %H:%M", time.localtime(s.folder.stat().st_mtime))],
+        ["Duration", mmss(s.end - s.start)],
+        ["Headsets", ", ".join(headsets) or "–"],
+        ["SUDS ratings", str(len(suds))],
+        ["Peak SUDS", f"{peak['value']} at {mmss(peak['t'])}" if peak else "–"],
+        ["Last SUDS", f"{suds[-1]['value']} at {mmss(suds[-1]['t'])}" if suds else "–"],
+        ["Safety events", str(len(safety))],
+    ]
+    stim_rows = [
+        [
+            label,
+            f"{pts[0][1]:.3g}",
+            f"{max(v for _, v in pts):.3g}",
+            f"{min(v for _, v in pts):.3g}",
+            f"{pts[-1][1]:.3g}",
+        ]
+        for label, pts in sorted(s.stimulus.items())
+    ]
+    image = base64.b64encode(png).decode()
+    return f"""<!doctype html>
+<html><head><meta charset="utf-8"><title>Session report</title>
+<style>
+body {{ font-family: 'DejaVu Sans', Arial, sans-serif; color: #1e2328; margin: 28px; font-size: 10.5pt; }}
+h1 {{ font-size: 17pt; margin-bottom: 2px; }} h2 {{ font-size: 12.5pt; margin-top: 22px; color: #3a4350; }}
+table {{ border-collapse: collapse; margin-top: 6px; }}
+td, th {{ border: 1px solid #d5d9de; padding: 4px 8px; text-align: left; }}
+th {{ background: #eef1f4; }} .none {{ color: #7f8c8d; }} .sub {{ color: #5d6d7e; }}
+</style></head><body>
+<h1>Exposure session report</h1>
+<div class="sub">vrclinic · generated {html.escape(time.strftime("%Y-%m-%d %H:%M"))}</div>
+<h2>Summary</h2>{_table(None, summary)}
+<h2>Timeline</h2>
+<img src="data:image/png;base64,{image}" width="100%" alt="session timeline">
+<div class="sub">Top: stimulus parameters, each scaled to its own range over the session (legend gives the
+range), SUDS points; red lines safety events, purple lines markers. Bottom: skin conductance.</div>
+<h2>Stimulus (applied values)</h2>{_table(["parameter", "first", "highest", "lowest", "last"], stim_rows)}
+<h2>Ratings</h2>{_table(["time", "kind", "value"], [[mmss(r["t"]), r["kind"], str(r["value"])] for r in s.ratings])}
+<h2>Safety events</h2>{
+        _table(
+            ["time", "headset", "what happened"], [[mmss(e["at"] - s.start), e["headset"], e["text"]] for e in safety]
+        )
+    }
+<h2>Markers and notes</h2>{_table(["time", "note"], [[mmss(e["at"] - s.start), e["text"]] for e in markers])}
+</body></html>
+"""
+
+
+def write_pdf(html_text: str, png: bytes, path: Path) -> None:
+    """The HTML printed to PDF by Qt (no browser needed); the timeline as a document resource."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtCore import QUrl
+    from PySide6.QtGui import QImage, QPageSize, QPdfWriter, QTextDocument
+    from PySide6.QtWidgets import QApplication
+
+    QApplication.instance() or QApplication([])
+    writer = QPdfWriter(str(path))
+    writer.setPageSize(QPageSize(QPageSize.PageSizeId.A4))
+    writer.setResolution(110)
+    doc = QTextDocument()
+    doc.addResource(QTextDocument.ResourceType.ImageResource, QUrl("timeline.png"), QImage.fromData(png, "PNG"))
+    page_width = int(writer.pageLayout().paintRectPixels(writer.resolution()).width())
+    start = html_text.index('<img src="data:')
+    end = html_text.index(">", start) + 1
+    doc.setHtml(html_text[:start] + f'<img src="timeline.png" width="{page_width}">' + html_text[end:])
+    doc.setPageSize(writer.pageLayout().paintRectPixels(writer.resolution()).size().toSizeF())
+    doc.print_(writer)
+
+
+def make_report(folder: Path, out: Path, pdf: Path | None = None) -> Path:
+    session = load(folder)
+    png = timeline_png(session)
+    text = render_html(session, png)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+    if pdf is not None:
+        write_pdf(text, png, pdf)
+    return out
