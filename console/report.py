@@ -101,7 +101,7 @@ def timeline_png(s: Session, width: int = 1100, height: int = 420) -> bytes:
     top.addLegend(offset=(-10, 10))
     colours = ["#7f8c8d", "#16a085", "#8e44ad", "#d35400", "#2c3e50"]
     for i, (label, points) in enumerate(sorted(s.stimulus.items())):
-        t, v = np.array(points).T
+        t, v = np.array([*points, (s.end - s.start, points[-1][1])]).T  # held until the end
         lo, hi = float(v.min()), float(v.max())
         scaled = 50.0 if hi == lo else (v - lo) / (hi - lo) * 100
         top.plot(
