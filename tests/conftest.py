@@ -96,6 +96,43 @@ class Beater:
         self._thread.join(2)
 
 
+def free_port() -> int:
+    """A loopback port nobody listens on right now (for processes that need a fixed --port)."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def recorded_demo(tmp_path_factory):
+    """One recorded demo session for every test that reads recordings: (folder, process result)."""
+    import subprocess
+    import sys
+
+    folder = tmp_path_factory.mktemp("recorded") / "session"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "console.cli",
+            "demo",
+            "--duration",
+            "20",
+            "--record",
+            str(folder),
+            "--port",
+            str(free_port()),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    return folder, result
+
+
 def wait_until(predicate: Callable[[], bool], timeout: float = 5.0, what: str = "condition") -> None:
     deadline = time.monotonic() + timeout
     while not predicate():

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 
 from console.session import Headset, LogEntry, Mark, ParameterState, Rating, SessionModel
 from protocol.link import HeadsetState
+from protocol.stimulus import intensity
 
 STATE_COLOURS = {
     HeadsetState.CONNECTED: "#2e8b57",
@@ -52,18 +53,16 @@ def clock_text(seconds: float) -> str:
 
 
 def intensity_pct(h: Headset) -> float | None:
-    """How strong the stimulus is, 0..100 %: each parameter's applied value placed in its
-    range, turned round where lower is stronger (distance), averaged. None without parameters."""
-    parts = []
-    for state in h.parameters.values():
-        spec, value = state.spec, state.applied
-        if value is None or spec.max <= spec.min:
-            continue
-        frac = (value - spec.min) / (spec.max - spec.min)
-        parts.append(frac if spec.intensity_increases else 1 - frac)
+    """How strong the stimulus is, 0..100 % (protocol.stimulus.intensity of the applied
+    values); 0 while the scene is calm after make safe, None without parameters."""
     if h.scene_state == "safe":
         return 0.0
-    return 100 * sum(parts) / len(parts) if parts else None
+    strength = intensity(
+        (s.spec.min, s.spec.max, s.spec.intensity_increases, s.applied)
+        for s in h.parameters.values()
+        if s.applied is not None
+    )
+    return None if strength is None else 100 * strength
 
 
 # -- headsets ----------------------------------------------------------------------------

@@ -10,12 +10,7 @@ import sys
 import pytest
 
 from console.cli import build_parser
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.conftest import free_port
 
 
 def vrclinic(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:

@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
 
 import pytest
 
@@ -15,32 +11,8 @@ pyxdf = pytest.importorskip("pyxdf", reason="pyxdf reads the recordings back (de
 from console.recording import RecordingError, SessionRecorder  # noqa: E402
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def test_a_recorded_demo_opens_in_pyxdf_with_physiology_stimulus_and_events(tmp_path):
-    folder = tmp_path / "session"
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "console.cli",
-            "demo",
-            "--duration",
-            "14",
-            "--record",
-            str(folder),
-            "--port",
-            str(free_port()),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
+def test_a_recorded_demo_opens_in_pyxdf_with_physiology_stimulus_and_events(recorded_demo):
+    folder, result = recorded_demo
     assert result.returncode == 0, result.stderr[-2000:]
     assert f"session recorded to {folder / 'session.xdf'}" in result.stdout
     streams, _header = pyxdf.load_xdf(str(folder / "session.xdf"))

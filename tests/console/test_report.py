@@ -3,39 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
 from console.report import ReportError, load, make_report
-from tests.console.test_recording import free_port
 
 pytest.importorskip("pyxdf")
 
 
-@pytest.fixture(scope="module")
-def recorded(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("rec") / "session"
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "console.cli",
-            "demo",
-            "--duration",
-            "20",
-            "--record",
-            str(folder),
-            "--port",
-            str(free_port()),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
+@pytest.fixture
+def recorded(recorded_demo):
+    folder, result = recorded_demo
     assert result.returncode == 0, result.stderr[-2000:]
     return folder
 

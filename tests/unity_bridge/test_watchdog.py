@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -23,17 +22,11 @@ import zmq
 from protocol import codec, messages
 from protocol.link import HeadsetJoined, MessageReceived
 from protocol.timing import now
-from tests.conftest import SimThread, wait_until
+from tests.conftest import SimThread, free_port, wait_until
 from unity_bridge.client import ConsoleGone, EngineClient, EngineState
 
 TIMEOUT_S = 0.5
 MARGIN_S = 0.25  # scheduling slack on a shared 2-core machine
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class ConsoleProcess:

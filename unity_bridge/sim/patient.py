@@ -29,6 +29,8 @@ import random
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from protocol.stimulus import intensity
+
 _MAX_SUBSTEP_S = 0.1  # the model is integrated in steps no longer than this, whatever dt is
 
 
@@ -170,18 +172,13 @@ def scene_intensity(scene_params: Sequence[Mapping[str, Any]], values: Mapping[s
     min..max (flipped where a lower value is scarier, like distance or railing height), then
     averaged. A missing or non-numeric value counts as the default; a scene without
     parameters (the calm scene) is 0."""
-    total, n = 0.0, 0
-    for p in scene_params:
-        lo, hi = float(p["min"]), float(p["max"])
-        if not hi > lo:
-            continue
+
+    def value_of(p: Mapping[str, Any]) -> float:
         try:
             value = float(values.get(p["name"], p["default"]))
         except (TypeError, ValueError):
-            value = float(p["default"])
-        if not math.isfinite(value):
-            value = float(p["default"])
-        norm = min(1.0, max(0.0, (value - lo) / (hi - lo)))
-        total += norm if p.get("intensity_increases", True) else 1.0 - norm
-        n += 1
-    return total / n if n else 0.0
+            return float(p["default"])
+        return value if math.isfinite(value) else float(p["default"])
+
+    parts = ((float(p["min"]), float(p["max"]), p.get("intensity_increases", True), value_of(p)) for p in scene_params)
+    return intensity(parts) or 0.0
