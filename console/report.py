@@ -11,79 +11,18 @@ from __future__ import annotations
 
 import base64
 import html
-import json
 import os
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from console.recorded import RecordedSession, SessionFileError, load
 
-class ReportError(RuntimeError):
-    """The session folder cannot be reported on; the text says why."""
-
-
-@dataclass
-class Session:
-    folder: Path
-    start: float = 0.0  # console clock of the first event
-    end: float = 0.0
-    events: list[dict] = field(default_factory=list)
-    ratings: list[dict] = field(default_factory=list)  # with "t" (s from start)
-    stimulus: dict[str, list[tuple[float, float]]] = field(default_factory=dict)  # "param (unit)" -> (t, value)
-    eda: tuple[np.ndarray, np.ndarray] | None = None  # (t, µS)
-    streams: list[tuple[str, str, int]] = field(default_factory=list)  # name, type, samples
+ReportError = SessionFileError  # the folder cannot be reported on; the text says why
 
 
-def load(folder: Path) -> Session:
-    folder = Path(folder)
-    xdf, log = folder / "session.xdf", folder / "events.jsonl"
-    if not xdf.exists() and not log.exists():
-        raise ReportError(f"{folder} holds no recorded session (no session.xdf, no events.jsonl).")
-    s = Session(folder)
-    if log.exists():
-        s.events = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines() if line.strip()]
-    streams = []
-    if xdf.exists():
-        import pyxdf
-
-        try:
-            streams, _ = pyxdf.load_xdf(str(xdf))
-        except Exception as exc:  # pyxdf raises several types on damaged files
-            raise ReportError(f"{xdf} could not be read ({exc}); the recording may be incomplete.") from exc
-    starts = [e["at"] for e in s.events] + [st["time_stamps"][0] for st in streams if len(st["time_stamps"])]
-    ends = [e["at"] for e in s.events] + [st["time_stamps"][-1] for st in streams if len(st["time_stamps"])]
-    if not starts:
-        raise ReportError(f"{folder}: the recording holds no data.")
-    s.start, s.end = min(starts), max(ends)
-    for st in streams:
-        name, kind = st["info"]["name"][0], st["info"]["type"][0]
-        stamps = st["time_stamps"]
-        s.streams.append((name, kind, len(stamps)))
-        if name.endswith("-stimulus"):
-            for t, (payload,) in zip(stamps, st["time_series"], strict=True):
-                row = json.loads(payload)
-                if row.get("applied") is not None:
-                    unit = f" ({row['unit']})" if row.get("unit") else ""
-                    s.stimulus.setdefault(f"{row['parameter']}{unit}", []).append((t - s.start, row["applied"]))
-        elif name.endswith("-ratings"):
-            for t, (payload,) in zip(stamps, st["time_series"], strict=True):
-                row = json.loads(payload)
-                if row.get("value") is not None:
-                    s.ratings.append({**row, "t": t - s.start})
-        elif kind.upper() == "EDA" and len(stamps) and (s.eda is None or len(stamps) > len(s.eda[0])):
-            s.eda = (np.asarray(stamps) - s.start, np.asarray(st["time_series"])[:, 0])
-    if not s.ratings:  # a recording that started late still has every rating in the event log
-        for e in s.events:
-            if e["kind"] == "answer" and e["text"].split()[1].isdigit():
-                s.ratings.append(
-                    {"kind": e["text"].split()[0].lower(), "value": int(e["text"].split()[1]), "t": e["at"] - s.start}
-                )
-    return s
-
-
-def timeline_png(s: Session, width: int = 1100, height: int = 420) -> bytes:
+def timeline_png(s: RecordedSession, width: int = 1100, height: int = 420) -> bytes:
     """The session on one clock: stimulus values (scaled to their own range), SUDS, EDA."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     import pyqtgraph as pg
@@ -118,13 +57,14 @@ def timeline_png(s: Session, width: int = 1100, height: int = 420) -> bytes:
     for e in s.events:
         if e["kind"] in ("safety", "marker"):
             colour = "#c0392b" if e["kind"] == "safety" else "#6a3d9a"
-            top.addItem(pg.InfiniteLine(e["at"] - s.start, angle=90, pen=pg.mkPen(colour, width=1)))
+            top.addItem(pg.InfiniteLine(e["t"], angle=90, pen=pg.mkPen(colour, width=1)))
     bottom = layout.addPlot(row=1, col=0)
     bottom.setXLink(top)
     bottom.setLabel("left", "skin conductance", units="µS")
     bottom.setLabel("bottom", "session time", units="s")
-    if s.eda is not None:
-        bottom.plot(*s.eda, pen=pg.mkPen("#16a085", width=1))
+    eda = s.signal("EDA")
+    if eda is not None:
+        bottom.plot(eda.t, eda.data[:, 0], pen=pg.mkPen("#16a085", width=1))
     top.setXRange(0, max(1.0, s.end - s.start), padding=0.01)
     layout.ci.layout.setRowStretchFactor(0, 3)
     layout.ci.layout.setRowStretchFactor(1, 2)
@@ -146,7 +86,14 @@ def mmss(seconds: float) -> str:
     return f"{seconds // 60}:{seconds % 60:02d}"
 
 
-def render_html(s: Session, png: bytes) -> str:
+def _started(s: RecordedSession) -> str:
+    wall = s.manifest.get("started_wall")
+    if wall:
+        return wall.replace("T", " ")[:16]
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(s.folder.stat().st_mtime))
+
+
+def render_html(s: RecordedSession, png: bytes) -> str:
     suds = [r for r in s.ratings if r["kind"] == "suds"]
     peak = max(suds, key=lambda r: r["value"]) if suds else None
     safety = [e for e in s.events if e["kind"] == "safety"]
@@ -154,7 +101,8 @@ def render_html(s: Session, png: bytes) -> str:
     headsets = sorted({e["headset"] for e in s.events if e["headset"] and e["headset"] != "all"})
     summary = [
         ["Session folder", str(s.folder)],
-        ["Recorded", time.strftime("%Y-%m-%d %H:%M", time.localtime(s.folder.stat().st_mtime))],
+        ["Patient", s.patient or "–"],
+        ["Recorded", _started(s)],
         ["Duration", mmss(s.end - s.start)],
         ["Headsets", ", ".join(headsets) or "–"],
         ["SUDS ratings", str(len(suds))],
@@ -162,6 +110,8 @@ def render_html(s: Session, png: bytes) -> str:
         ["Last SUDS", f"{suds[-1]['value']} at {mmss(suds[-1]['t'])}" if suds else "–"],
         ["Safety events", str(len(safety))],
     ]
+    if s.problems:
+        summary.append(["Recording", "; ".join(s.problems)])
     stim_rows = [
         [
             label,
@@ -192,11 +142,9 @@ range), SUDS points; red lines safety events, purple lines markers. Bottom: skin
 <h2>Stimulus (applied values)</h2>{_table(["parameter", "first", "highest", "lowest", "last"], stim_rows)}
 <h2>Ratings</h2>{_table(["time", "kind", "value"], [[mmss(r["t"]), r["kind"], str(r["value"])] for r in s.ratings])}
 <h2>Safety events</h2>{
-        _table(
-            ["time", "headset", "what happened"], [[mmss(e["at"] - s.start), e["headset"], e["text"]] for e in safety]
-        )
+        _table(["time", "headset", "what happened"], [[mmss(e["t"]), e["headset"], e["text"]] for e in safety])
     }
-<h2>Markers and notes</h2>{_table(["time", "note"], [[mmss(e["at"] - s.start), e["text"]] for e in markers])}
+<h2>Markers and notes</h2>{_table(["time", "note"], [[mmss(e["t"]), e["text"]] for e in markers])}
 </body></html>
 """
 

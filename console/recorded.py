@@ -1,0 +1,275 @@
+"""A recorded session folder, read back: what the report, the export and the review window
+all start from. No Qt.
+
+A session folder holds:
+
+- ``session.json``: the manifest (session id, patient code, wall-clock start and end, the
+  console clock at the start, state: recording / complete / interrupted / recovered);
+- ``session.xdf``: every stream, written by LabRecorder's engine (sensors and our own
+  ``vrclinic-events``, ``-stimulus`` and ``-ratings`` marker streams);
+- ``events.jsonl``: the console's event log, one JSON object per line, appended as it
+  happens (so a crash loses at most the line being written);
+- ``mirror/``: optionally, the patient's view as JPEG frames at a reduced rate, with
+  ``index.csv`` giving each frame's console-clock time.
+
+Every time here is in seconds on the console's clock; ``t`` fields are seconds from the
+session's start (the console's session clock, 0:00 when the console started).
+
+Threads: :func:`load` runs in whichever thread calls it (a command, or a worker thread of
+the review window: reading a long XDF takes seconds).
+"""
+
+from __future__ import annotations
+
+import bisect
+import csv
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+MANIFEST = "session.json"
+XDF = "session.xdf"
+EVENTS = "events.jsonl"
+MIRROR_DIR = "mirror"
+MIRROR_INDEX = "index.csv"
+MIRROR_COLUMNS = ["frame", "at", "session_s", "width", "height", "file"]
+
+# Our own marker streams end with these (the prefix is configurable).
+OWN_STREAMS = ("-events", "-stimulus", "-ratings")
+
+
+class SessionFileError(RuntimeError):
+    """The folder cannot be read as a session; the text says why and what to do."""
+
+
+@dataclass
+class Signal:
+    """One numeric stream: samples (n × channels) at times ``t`` (s from the session start)."""
+
+    name: str
+    kind: str
+    rate: float  # announced; 0 for irregular
+    channels: list[str]
+    units: list[str]
+    t: np.ndarray
+    data: np.ndarray
+    source_id: str = ""
+
+    def measured_rate(self) -> float:
+        return (len(self.t) - 1) / (self.t[-1] - self.t[0]) if len(self.t) > 1 and self.t[-1] > self.t[0] else 0.0
+
+
+@dataclass
+class MirrorFrame:
+    t: float
+    at: float
+    width: int
+    height: int
+    path: Path
+
+
+@dataclass
+class RecordedSession:
+    folder: Path
+    manifest: dict = field(default_factory=dict)
+    start: float = 0.0  # console clock at the session's 0:00
+    end: float = 0.0
+    events: list[dict] = field(default_factory=list)  # events.jsonl rows, plus "t"
+    ratings: list[dict] = field(default_factory=list)  # kind, value, headset, ..., "t"
+    stimulus_rows: list[dict] = field(default_factory=list)  # every stimulus sample, plus "t"
+    stimulus: dict[str, list[tuple[float, float]]] = field(default_factory=dict)  # "param (unit)" -> (t, applied)
+    signals: list[Signal] = field(default_factory=list)
+    markers: dict[str, list[tuple[float, str]]] = field(default_factory=dict)  # other marker streams
+    mirror: list[MirrorFrame] = field(default_factory=list)
+    streams: list[tuple[str, str, int]] = field(default_factory=list)  # name, type, samples
+    problems: list[str] = field(default_factory=list)  # what was damaged or missing, in words
+
+    @property
+    def duration(self) -> float:
+        return max(0.0, self.end - self.start)
+
+    @property
+    def patient(self) -> str:
+        return self.manifest.get("patient") or ""
+
+    @property
+    def state(self) -> str:
+        return self.manifest.get("state", "complete")
+
+    def signal(self, kind: str) -> Signal | None:
+        """The stream of this LSL type with the most samples (e.g. ``"EDA"``, ``"ECG"``)."""
+        found = [s for s in self.signals if s.kind.upper() == kind.upper() and len(s.t)]
+        return max(found, key=lambda s: len(s.t)) if found else None
+
+    def frame_at(self, t: float) -> MirrorFrame | None:
+        """The mirror frame the therapist was seeing at session time ``t`` (the last one before)."""
+        if not self.mirror:
+            return None
+        i = bisect.bisect_right([f.t for f in self.mirror], t) - 1
+        return self.mirror[max(0, i)] if i >= 0 else None
+
+    def stimulus_at(self, t: float) -> dict[str, float]:
+        """The applied value of each parameter at session time ``t``."""
+        values = {}
+        for label, points in self.stimulus.items():
+            i = bisect.bisect_right([p[0] for p in points], t) - 1
+            if i >= 0:
+                values[label] = points[i][1]
+        return values
+
+
+def read_manifest(folder: Path) -> dict:
+    path = Path(folder) / MANIFEST
+    if not path.exists():
+        return {}
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def read_events(path: Path) -> tuple[list[dict], int]:
+    """The event log's rows, and how many damaged lines were skipped (a crash mid-write)."""
+    rows, damaged = [], 0
+    if not path.exists():
+        return rows, damaged
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        if not line.strip():
+            continue
+        try:
+            rows.append(json.loads(line))
+        except ValueError:
+            damaged += 1
+    return rows, damaged
+
+
+def read_mirror_index(folder: Path) -> list[dict]:
+    index = Path(folder) / MIRROR_DIR / MIRROR_INDEX
+    if not index.exists():
+        return []
+    with open(index, newline="", encoding="utf-8") as fh:
+        rows = []
+        for row in csv.DictReader(fh):
+            try:
+                rows.append({**row, "at": float(row["at"]), "width": int(row["width"]), "height": int(row["height"])})
+            except (KeyError, TypeError, ValueError):
+                continue  # the last row of a crashed session may be cut short
+        return rows
+
+
+def _desc_channels(info: dict, count: int) -> tuple[list[str], list[str]]:
+    labels, units = [], []
+    try:
+        for ch in info["desc"][0]["channels"][0]["channel"]:
+            labels.append((ch.get("label") or [""])[0])
+            units.append((ch.get("unit") or [""])[0])
+    except (KeyError, IndexError, TypeError):
+        pass
+    if len(labels) != count:
+        labels = [f"ch{i + 1}" for i in range(count)]
+        units = [""] * count
+    return labels, units
+
+
+def load(folder: Path, progress: Callable[[str], None] | None = None) -> RecordedSession:
+    """Read a session folder. Damage is reported in ``problems``, not raised, when what is
+    left is still readable; :class:`SessionFileError` when nothing is."""
+    folder = Path(folder)
+    say = progress or (lambda _text: None)
+    xdf, log = folder / XDF, folder / EVENTS
+    if not folder.is_dir() or (not xdf.exists() and not log.exists()):
+        raise SessionFileError(
+            f"{folder} holds no recorded session (no {XDF}, no {EVENTS}). Choose a session folder made by recording."
+        )
+    s = RecordedSession(folder, manifest=read_manifest(folder))
+    s.events, damaged = read_events(log)
+    if damaged:
+        s.problems.append(f"{damaged} damaged line(s) in {EVENTS} skipped (the console stopped mid-write)")
+    streams = []
+    if xdf.exists():
+        import pyxdf
+
+        say(f"reading {xdf.name} ({xdf.stat().st_size / 1e6:.1f} MB)")
+        try:
+            streams, _ = pyxdf.load_xdf(str(xdf), dejitter_timestamps=False)
+        except Exception as exc:  # pyxdf raises several types on damaged files
+            raise SessionFileError(f"{xdf} could not be read ({exc}); the recording may be damaged.") from exc
+    elif s.events:
+        s.problems.append(f"no {XDF}: only the event log is available")
+    if s.state in ("interrupted", "recording"):
+        s.problems.append("the recording was interrupted (the console stopped without closing it)")
+
+    starts = [e["at"] for e in s.events] + [st["time_stamps"][0] for st in streams if len(st["time_stamps"])]
+    ends = [e["at"] for e in s.events] + [st["time_stamps"][-1] for st in streams if len(st["time_stamps"])]
+    if not starts:
+        raise SessionFileError(f"{folder}: the recording holds no data.")
+    started_clock = s.manifest.get("started_clock")
+    s.start = float(started_clock) if isinstance(started_clock, (int, float)) else min(starts)
+    s.end = max(ends)
+    for e in s.events:
+        e["t"] = e["at"] - s.start
+    say("sorting streams")
+    for st in streams:
+        info = st["info"]
+        name, kind = info["name"][0], info["type"][0]
+        stamps = np.asarray(st["time_stamps"], dtype=float)
+        s.streams.append((name, kind, len(stamps)))
+        series = st["time_series"]
+        if info["channel_format"][0] == "string":
+            if name.endswith("-stimulus"):
+                for t, (payload,) in zip(stamps, series, strict=True):
+                    row = {**json.loads(payload), "t": t - s.start}
+                    s.stimulus_rows.append(row)
+                    if row.get("applied") is not None:
+                        unit = f" ({row['unit']})" if row.get("unit") else ""
+                        s.stimulus.setdefault(f"{row['parameter']}{unit}", []).append((row["t"], row["applied"]))
+            elif name.endswith("-ratings"):
+                for t, (payload,) in zip(stamps, series, strict=True):
+                    row = json.loads(payload)
+                    if row.get("value") is not None:
+                        s.ratings.append({**row, "t": t - s.start})
+            elif not name.endswith("-events"):  # our events are in events.jsonl, whole
+                s.markers[name] = [(t - s.start, str(v[0])) for t, v in zip(stamps, series, strict=True)]
+            continue
+        data = np.asarray(series, dtype=float)
+        if data.ndim == 1:
+            data = data[:, None]
+        count = int(info["channel_count"][0])
+        channels, units = _desc_channels(info, count)
+        s.signals.append(
+            Signal(
+                name=name,
+                kind=kind,
+                rate=float(info["nominal_srate"][0]),
+                channels=channels,
+                units=units,
+                t=stamps - s.start,
+                data=data,
+                source_id=(info.get("source_id") or [""])[0],
+            )
+        )
+    if not s.ratings:  # a recording that started late still has every rating in the event log
+        s.ratings = ratings_from_events(s.events)
+    s.ratings.sort(key=lambda r: r["t"])
+    for row in read_mirror_index(folder):
+        s.mirror.append(
+            MirrorFrame(row["at"] - s.start, row["at"], row["width"], row["height"], folder / MIRROR_DIR / row["file"])
+        )
+    if s.mirror:
+        s.end = max(s.end, s.mirror[-1].at)
+    return s
+
+
+def ratings_from_events(events: list[dict]) -> list[dict]:
+    """Ratings as the event log words them ("SUDS 45 (after 1.5 s)")."""
+    found = []
+    for e in events:
+        words = e.get("text", "").split()
+        if e.get("kind") == "answer" and len(words) > 1 and words[1].isdigit():
+            found.append(
+                {"kind": words[0].lower(), "value": int(words[1]), "headset": e.get("headset", ""), "t": e["t"]}
+            )
+    return found
