@@ -38,9 +38,11 @@ def run_console(
     from console.physio.streams import StreamDirectory
     from console.qt.bridge import LinkBridge
     from console.qt.main_window import MainWindow
-    from console.qt.panels import clock_text
     from console.qt.physio_panel import PhysioPanel
-    from console.session import SessionModel
+    from console.qt.recording_bar import RecordingBar
+    from console.record_control import RecordingController
+    from console.recording import RecordingError, SessionOutlets
+    from console.session import SessionModel, clock_text
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("vrclinic")
@@ -61,15 +63,29 @@ def run_console(
     acquisition = Acquisition()
     # In the session window the stream table stays short (it scrolls): people look at the traces.
     physio = PhysioPanel(directory, acquisition, session_start=model.started_at, table_rows=3)
-    window = MainWindow(model, bridge, physio=physio)
+    outlets = SessionOutlets(model)  # the session's own LSL streams, for any recorder on the network
+    controller = RecordingController(
+        model,
+        data_dir(),
+        outlets,
+        lambda: [d.info for d in directory.snapshot() if d.info is not None],
+        expect=expect_streams,
+    )
+    bridge.frame_tap = controller.frame_tap
+    window = MainWindow(model, bridge, physio=physio, recording=RecordingBar(controller))
     physio.known_host_added.connect(lambda text: window.statusBar().showMessage(text, 10_000))
     window.show()
+    window.offer_recovery(quiet=True)
+    if record or controller.settings.auto_record:
+        try:
+            controller.start(Path(record) if record else None)
+        except RecordingError as exc:
+            model.note("error", "", f"recording: {exc}")
     if script:
         player = ScriptPlayer(model, script, on_step=lambda s: window.statusBar().showMessage(f"demo: {s.say}", 4000))
         timer = QTimer(window, interval=100)
         timer.timeout.connect(player.tick)
         timer.start()
-    recorder = start_recording(model, directory, Path(record), window, expect_streams) if record else None
     if duration_s is not None:
 
         def finish() -> None:
@@ -87,81 +103,25 @@ def run_console(
     try:
         app.exec()
     finally:
-        if recorder is not None:
-            recorder.finish()
+        bridge.frame_tap = None
+        controller.close()
         physio.shutdown()
         acquisition.close()
         directory.stop()
     return 0
 
 
-class _RecordingStarter:
-    """Starts recording off the GUI thread (finding and opening streams can take seconds,
-    and the GUI thread must keep beating), then reports in the GUI thread."""
+def _with_parent() -> dict:
+    """Popen arguments that end the demo's simulators when the console dies, even by kill -9
+    (Linux's parent-death signal); elsewhere they stop when the console stops them."""
+    if not sys.platform.startswith("linux"):
+        return {}
+    import ctypes
 
-    def __init__(self, model, directory, folder: Path, window, delay_s: float = 2.5, expect: tuple[str, ...] = ()):
-        import threading
+    def die_with_parent() -> None:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
-        from PySide6.QtCore import QTimer
-
-        from console.recording import SessionOutlets, SessionRecorder
-
-        self.model = model
-        self.outlets = SessionOutlets(model)
-        self.recorder = SessionRecorder(folder)
-        self.result: str | None = None
-        self._reported = False
-
-        def work() -> None:
-            import time
-
-            from console.recording import RecordingError
-
-            time.sleep(delay_s)  # let discovery find the sensors first
-            deadline = time.monotonic() + 15
-            while expect and time.monotonic() < deadline:  # the demo knows which sensors are coming
-                if set(expect) <= {d.name for d in directory.snapshot()}:
-                    break
-                time.sleep(0.25)
-            try:
-                candidates = [d.info for d in directory.snapshot() if d.info is not None] + self.outlets.infos()
-                infos = list({info.uid(): info for info in candidates}.values())  # each stream once
-                self.recorder.start(infos)
-                self.result = f"recording {len(infos)} streams to {self.recorder.path}"
-            except (RecordingError, RuntimeError, OSError) as exc:
-                self.result = f"ERROR: recording did not start: {exc}"
-
-        threading.Thread(target=work, name="vrclinic-record-start", daemon=True).start()
-        self._timer = QTimer(window, interval=200)
-        self._timer.timeout.connect(self._report)
-        self._timer.start()
-
-    def _report(self) -> None:
-        if self.result is not None and not self._reported:
-            self._reported = True
-            self._timer.stop()
-            kind = "error" if self.result.startswith("ERROR") else "control"
-            self.model.note(kind, "", self.result.removeprefix("ERROR: "))
-
-    def finish(self) -> None:
-        from console.recording import RecordingError
-
-        if self.recorder.recording:
-            try:
-                path = self.recorder.stop()
-                print(f"session recorded to {path}", flush=True)
-            except RecordingError as exc:
-                print(f"recording problem: {exc}", file=sys.stderr, flush=True)
-        # The whole event log too, from the first second (LSL inlets only get what is sent
-        # after they connect, so the XDF's event stream starts when recording did).
-        try:
-            self.recorder.write_log(self.model)
-        except OSError as exc:
-            print(f"could not write the event log: {exc}", file=sys.stderr, flush=True)
-
-
-def start_recording(model, directory, folder: Path, window, expect: tuple[str, ...] = ()) -> _RecordingStarter:
-    return _RecordingStarter(model, directory, folder, window, expect=expect)
+    return {"preexec_fn": die_with_parent}
 
 
 def run_demo(
@@ -179,9 +139,11 @@ def run_demo(
     headset = "demo-headset"
     link_args = ["--console", f"tcp://127.0.0.1:{port}", "--name", headset, "--answer-delay", "1.5", "--seed", "7"]
     children = [
-        subprocess.Popen([sys.executable, "-m", "console.cli", "headset-sim", *link_args], env=env),
+        subprocess.Popen([sys.executable, "-m", "console.cli", "headset-sim", *link_args], env=env, **_with_parent()),
         # The patient's body, following what the simulated patient in that headset feels.
-        subprocess.Popen([sys.executable, "-m", "console.cli", "physio-sim", "--follow", headset], env=env),
+        subprocess.Popen(
+            [sys.executable, "-m", "console.cli", "physio-sim", "--follow", headset], env=env, **_with_parent()
+        ),
     ]
     try:
         return run_console(

@@ -102,6 +102,18 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _review(args: argparse.Namespace) -> int:
+    from console.qt.review_window import run_review
+
+    return run_review(args.session, duration_s=args.duration, screenshot=args.screenshot, at_s=args.at)
+
+
+def _export(args: argparse.Namespace) -> int:
+    from console.export import run
+
+    return run(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vrclinic", description="Console for VR exposure therapy.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -129,6 +141,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="the HTML file to write")
     p.add_argument("--pdf", default=None, help="also write this PDF")
     p.set_defaults(func=_report)
+
+    p = sub.add_parser("review", help="open a recorded session in the review window and scrub through it")
+    p.add_argument("session", help="the session folder")
+    p.add_argument("--at", type=float, default=None, help="start with the cursor at this session time (s)")
+    p.add_argument("--duration", type=float, default=None, help="close after this many seconds")
+    p.add_argument("--screenshot", default=None, help="with --duration: save a PNG of the window before closing")
+    p.set_defaults(func=_review)
+
+    p = sub.add_parser("export", help="export a recorded session for researchers (CSV files and/or the XDF)")
+    from console.export import add_arguments as add_export_arguments  # no Qt, light
+
+    add_export_arguments(p)
+    p.set_defaults(func=_export)
 
     p = sub.add_parser("monitor", help="text console: listen for headsets and print what they say")
     p.add_argument("--bind", default=DEFAULT_BIND, help="address to listen on (default %(default)s)")

@@ -1,28 +1,45 @@
 """Recording a session as XDF, the LSL ecosystem's format, with LabRecorder's own engine.
 
-Two parts, no Qt:
+No Qt here:
 
 - :class:`SessionOutlets` publishes what happens in the session (every event-log entry,
   every requested and applied stimulus value, every rating) as LSL streams on the console's
   clock, so that one recorder takes them together with the sensors, and a lab running its
   own LabRecorder records them alongside its own devices.
 - :class:`SessionRecorder` records a set of LSL streams into ``session.xdf`` in a session
-  folder through the ``labrecorder`` package.
+  folder through the ``labrecorder`` package;
+- :class:`EventJournal` appends the event log to ``events.jsonl`` as it happens, and
+  :class:`MirrorRecorder` keeps the patient's view as JPEG frames at a reduced rate;
+- :class:`SessionRecording` is one recording of the live session, holding all of these
+  and the folder's ``session.json``. Folder layout: :mod:`console.recorded`.
 
 Threads: SessionOutlets is fed in the control (GUI) thread through the model's signals;
-pushing to an LSL outlet does not block. The recorder's own threads live inside
-labrecorder; start() and stop() are called from the control thread and return quickly
-(stop waits for the file to be complete, a second or two at most).
+pushing to an LSL outlet does not block. LabRecorder's engine runs in a
+process of its own (see :mod:`console.recorder_proc`).
 """
 
 from __future__ import annotations
 
+import contextlib
+import csv
 import json
+import os
+import queue
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import threading
 import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import datetime
 from pathlib import Path
 
 import pylsl
 
+from console.recorded import EVENTS, MANIFEST, MIRROR_COLUMNS, MIRROR_DIR, MIRROR_INDEX, XDF
 from console.session import LogEntry, Rating, SessionModel
 
 
@@ -99,70 +116,516 @@ class SessionOutlets:
         return found
 
 
+# -- the session folder ------------------------------------------------------------------
+
+
+def write_manifest(folder: Path, manifest: dict) -> None:
+    """Atomically: a crash leaves the old manifest or the new one, never half of one."""
+    tmp = folder / (MANIFEST + ".tmp")
+    tmp.write_text(json.dumps(manifest, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    os.replace(tmp, folder / MANIFEST)
+
+
+def wall_now() -> str:
+    return datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+def check_writable(folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / ".write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise RecordingError(
+            f"Cannot write the session folder {folder}: {exc.strerror or exc}. "
+            "Choose a folder you may write to (and that has free space)."
+        ) from exc
+
+
+class EventJournal:
+    """``events.jsonl``, appended and flushed entry by entry, so that a crash loses at most
+    the line being written. Control thread."""
+
+    def __init__(self, path: Path, started_at: float):
+        self.path = path
+        self.started_at = started_at
+        self._fh = open(path, "a", encoding="utf-8")  # noqa: SIM115 (open for the session's length)
+        self._last_sync = time.monotonic()
+
+    def write(self, entry: LogEntry) -> None:
+        row = {
+            "at": entry.at,
+            "session_s": round(entry.at - self.started_at, 3),
+            "kind": entry.kind,
+            "headset": entry.headset,
+            "text": entry.text,
+        }
+        self._fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+        self._fh.flush()  # into the OS: survives the console being killed
+        if time.monotonic() - self._last_sync > 1.0:  # onto the disk: survives power loss, once a second
+            os.fsync(self._fh.fileno())
+            self._last_sync = time.monotonic()
+
+    def close(self) -> None:
+        """Raises OSError if the last lines could not be written; the file is closed anyway."""
+        if self._fh.closed:
+            return
+        try:
+            self._fh.flush()
+            os.fsync(self._fh.fileno())
+        finally:
+            with contextlib.suppress(OSError):  # closing flushes again; the first failure was raised
+                self._fh.close()
+
+
+class MirrorRecorder:
+    """The patient's view at a reduced rate: JPEG files as the headset sent them (no
+    re-encoding) and ``index.csv`` with each frame's console-clock time.
+
+    :meth:`offer` is called from the mirror decoder thread and only queues; the files are
+    written by this recorder's own thread, so a slow disk never delays the live mirror."""
+
+    def __init__(self, folder: Path, started_at: float, fps: float = 2.0, on_error: Callable[[str], None] = print):
+        self.folder = folder / MIRROR_DIR
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.started_at = started_at
+        self.interval = 1.0 / fps if fps > 0 else 0.0
+        self.written = 0
+        self.dropped = 0
+        self.error: str | None = None
+        self._on_error = on_error
+        self._next_due = 0.0
+        self._queue: queue.Queue = queue.Queue(maxsize=int(max(4, 4 * fps)))
+        new = not (self.folder / MIRROR_INDEX).exists()
+        self._index = open(self.folder / MIRROR_INDEX, "a", newline="", encoding="utf-8")  # noqa: SIM115
+        self._csv = csv.writer(self._index)
+        if new:
+            self._csv.writerow([*MIRROR_COLUMNS, "headset"])
+        self._frame = sum(1 for _ in self.folder.glob("*.jpg"))
+        self._thread = threading.Thread(target=self._write_loop, name="vrclinic-mirror-record", daemon=True)
+        self._thread.start()
+
+    def offer(self, headset: str, jpeg: bytes, at: float, width: int, height: int) -> None:
+        """Any thread (the mirror decoder). Takes one frame per interval, drops when behind."""
+        if at < self._next_due or self.error:
+            return
+        self._next_due = at + self.interval
+        try:
+            self._queue.put_nowait((headset, jpeg, at, width, height))
+        except queue.Full:
+            self.dropped += 1
+
+    def _write_loop(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            headset, jpeg, at, width, height = item
+            self._frame += 1
+            name = f"{self._frame:06d}.jpg"
+            try:
+                (self.folder / name).write_bytes(jpeg)
+                row = [self._frame, f"{at:.6f}", f"{at - self.started_at:.3f}", width, height, name, headset]
+                self._csv.writerow(row)
+                self._index.flush()
+                self.written += 1
+            except OSError as exc:
+                self.error = f"mirror frames are no longer recorded: {exc.strerror or exc}"
+                self._on_error(self.error)
+                return
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join(5)
+        if not self._index.closed:
+            self._index.close()
+
+
+def _with_address(info: pylsl.StreamInfo) -> str:
+    """The stream's XML for the recorder process. A resolved description leaves the
+    sender's address empty (liblsl keeps it elsewhere); for a stream of this computer we
+    fill it in, so the recorder connects straight away instead of searching for it."""
+    xml = info.as_xml()
+    if info.hostname() == socket.gethostname():
+        xml = re.sub(r"<v4address\s*/>|<v4address>\s*</v4address>", "<v4address>127.0.0.1</v4address>", xml, count=1)
+    return xml
+
+
 class SessionRecorder:
-    """Records LSL streams into ``FOLDER/session.xdf``."""
+    """Records LSL streams into ``FOLDER/session.xdf`` with LabRecorder's engine, run in the
+    recorder process (:mod:`console.recorder_proc`; see there why a process).
 
-    def __init__(self, folder: Path):
+    Threads: :meth:`start` and :meth:`stop` block for up to a few seconds: call them from a
+    worker thread in a live session. The ``vrclinic-recorder-output`` thread reads the
+    process's output: the engine's log lines go to ``recorder.log``, errors to ``on_error``.
+    """
+
+    def __init__(self, folder: Path, on_error: Callable[[str], None] | None = None):
         self.folder = Path(folder)
-        self.path = self.folder / "session.xdf"
-        self._recording = None
+        self.path = self.folder / XDF
+        self.log_path = self.folder / "recorder.log"
         self.stream_names: list[str] = []
+        self.on_error = on_error
+        self._proc: subprocess.Popen | None = None
+        self._events: queue.SimpleQueue[dict] = queue.SimpleQueue()
 
-    def start(self, infos: list[pylsl.StreamInfo]) -> None:
-        try:
-            import labrecorder
-        except ImportError as exc:  # a broken install; say what to do
-            raise RecordingError(f"Recording needs the labrecorder package ({exc}); reinstall vrclinic.") from exc
-        try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            probe = self.folder / ".write-test"
-            probe.write_bytes(b"")
-            probe.unlink()
-        except OSError as exc:
-            raise RecordingError(
-                f"Cannot write the session folder {self.folder}: {exc.strerror or exc}. "
-                "Choose a folder you may write to (and that has free space)."
-            ) from exc
+    def start(self, infos: list[pylsl.StreamInfo], watch_for_new: bool = True, timeout: float = 20.0) -> None:
+        """Record these streams; with ``watch_for_new``, also any stream that appears later
+        (LabRecorder looks for them every few seconds)."""
+        check_writable(self.folder)
         if not infos:
             raise RecordingError("There is no stream to record yet.")
         self.stream_names = [info.name() for info in infos]
-        self._recording = labrecorder.Recording(str(self.path), infos)
+        # LabRecorder does not skip streams it already records, so the query for streams
+        # that appear later names the ones it has (XPath on the stream's description).
+        known = " or ".join(f"name='{n}'" for n in sorted(set(self.stream_names)) if "'" not in n)
+        watch = [f"not({known})"] if watch_for_new and known else []
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "console.recorder_proc", str(self.path)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            bufsize=1,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        threading.Thread(target=self._read_output, args=(proc,), name="vrclinic-recorder-output", daemon=True).start()
+        assert proc.stdin is not None
+        proc.stdin.write(json.dumps({"streams": [_with_address(i) for i in infos], "watch": watch}) + "\n")
+        proc.stdin.flush()
+        event = self._next_event(timeout)
+        if event.get("event") != "started":
+            proc.kill()
+            raise RecordingError(event.get("text", "the recorder did not start"))
+        self._proc = proc
+
+    def _read_output(self, proc: subprocess.Popen) -> None:
+        """The ``vrclinic-recorder-output`` thread."""
+        assert proc.stdout is not None
+        with open(self.log_path, "a", encoding="utf-8") as log:
+            for raw in proc.stdout:
+                line = raw.rstrip("\n")
+                if line.startswith("{"):
+                    try:
+                        event = json.loads(line)
+                    except ValueError:
+                        event = None
+                    if isinstance(event, dict):
+                        self._events.put(event)
+                        if event.get("event") == "error" and self.on_error:
+                            self.on_error(event.get("text", ""))
+                        continue
+                if line.strip():
+                    log.write(f"{wall_now()} {line}\n")
+                    log.flush()
+                    if line.startswith("Error") and self.on_error:
+                        self.on_error(f"recorder: {line}")
+        self._events.put({"event": "exited", "code": proc.wait()})
+
+    def _next_event(self, timeout: float) -> dict:
+        try:
+            return self._events.get(timeout=timeout)
+        except queue.Empty:
+            return {"event": "error", "text": f"the recorder did not answer within {timeout:g} s"}
 
     @property
     def recording(self) -> bool:
-        return self._recording is not None
+        return self._proc is not None
 
-    def write_log(self, model: SessionModel) -> Path:
-        """The session's event log as JSON lines (one entry each, console clock and session time)."""
-        self.folder.mkdir(parents=True, exist_ok=True)
-        path = self.folder / "events.jsonl"
-        with open(path, "w", encoding="utf-8") as fh:
-            for e in model.log:
-                row = {
-                    "at": e.at,
-                    "session_s": round(e.at - model.started_at, 3),
-                    "kind": e.kind,
-                    "headset": e.headset,
-                    "text": e.text,
-                }
-                fh.write(json.dumps(row, ensure_ascii=False) + "\n")
-        return path
-
-    def stop(self, timeout: float = 10.0) -> Path:
+    def stop(self, timeout: float = 20.0) -> Path:
         """Stop and wait until the file is complete; returns its path."""
-        if self._recording is None:
+        proc, self._proc = self._proc, None
+        if proc is None:
             raise RecordingError("Not recording.")
-        self._recording.stop()
-        self._recording = None
-        # labrecorder finishes writing after stop() returns: wait for the file to settle.
+        try:
+            assert proc.stdin is not None
+            proc.stdin.write("stop\n")
+            proc.stdin.close()
+        except OSError:
+            pass  # it ended already; its last words are in the queue
         deadline = time.monotonic() + timeout
-        last = -1
-        while time.monotonic() < deadline:
-            size = self.path.stat().st_size if self.path.exists() else 0
-            if size > 0 and size == last:
-                with open(self.path, "rb") as fh:
-                    if fh.read(4) == b"XDF:":
-                        return self.path
-            last = size
+        while True:
+            event = self._next_event(max(0.1, deadline - time.monotonic()))
+            kind = event.get("event")
+            if kind == "stopped":
+                proc.wait(5)
+                return self.path
+            if kind in ("error", "exited") or time.monotonic() > deadline:
+                if proc.poll() is None:
+                    proc.kill()
+                text = event.get("text") or f"the recorder ended unexpectedly (exit {event.get('code')})"
+                raise RecordingError(f"{text}. What was recorded is in {self.path}.")
+
+
+# -- one recording, and what the Record button drives --------------------------------------
+
+
+@dataclass
+class RecordingSettings:
+    """The clinic's recording settings, in ``settings.json`` of the console's data folder."""
+
+    auto_record: bool = False  # start recording with every session
+    sessions_dir: str = ""  # empty: the data folder's ``sessions``
+    mirror_fps: float = 2.0  # patient's view frames per second in the recording; 0: none
+
+    @classmethod
+    def load(cls, path: Path) -> RecordingSettings:
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8")).get("recording", {})
+        except (OSError, ValueError, AttributeError):
+            return cls()
+        known = {f: raw[f] for f in cls.__dataclass_fields__ if f in raw}
+        return cls(**known)
+
+    def save(self, path: Path) -> None:
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            doc = {}
+        doc["recording"] = asdict(self)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
+        os.replace(tmp, path)
+
+
+def _free_mb(folder: Path) -> float:
+    try:
+        return shutil.disk_usage(folder).free / 1e6
+    except OSError:
+        return float("inf")
+
+
+class SessionRecording:
+    """One recording of the live session into a folder: ``session.json``, ``events.jsonl``
+    (live), ``session.xdf`` (LabRecorder) and ``mirror/``.
+
+    Threads: :meth:`begin`, :meth:`end`, :meth:`poll` and the model's signal handlers run in
+    the control (GUI) thread. Finding the streams and starting LabRecorder run in the
+    ``vrclinic-record-start`` thread, stopping it in ``vrclinic-record-stop`` (each takes
+    seconds, and the control thread must keep beating). Those threads report through a
+    queue that :meth:`poll` drains.
+    """
+
+    LOW_DISK_MB = 500.0
+    FULL_DISK_MB = 20.0
+
+    def __init__(
+        self,
+        model: SessionModel,
+        folder: Path,
+        outlets: SessionOutlets,
+        streams: Callable[[], list[pylsl.StreamInfo]],
+        *,
+        patient: str = "",
+        mirror_fps: float = 2.0,
+        expect: tuple[str, ...] = (),
+        settle_s: float = 2.5,
+    ):
+        self.model = model
+        self.folder = Path(folder)
+        self.outlets = outlets
+        self._streams = streams
+        self.patient = patient
+        self.mirror_fps = mirror_fps
+        self.expect = expect
+        self.settle_s = settle_s
+        self.session_id = self.folder.name
+        self.recorder = SessionRecorder(self.folder, on_error=self._report_error)
+        self.journal: EventJournal | None = None
+        self.mirror: MirrorRecorder | None = None
+        self.manifest: dict = {}
+        self.finished = threading.Event()
+        self.problems: list[str] = []
+        self._messages: queue.SimpleQueue[tuple[str, str]] = queue.SimpleQueue()
+        self._ending = threading.Event()
+        self._starter: threading.Thread | None = None
+        self._journal_failed = False
+        self._warned_low_disk = False
+        self._last_check = 0.0
+        self._last_size = (0, time.monotonic())
+
+    @property
+    def path(self) -> Path:
+        return self.recorder.path
+
+    def begin(self) -> None:
+        """Control thread. Raises :class:`RecordingError` (in words) if the folder is unusable."""
+        check_writable(self.folder)
+        if _free_mb(self.folder) < self.FULL_DISK_MB:
+            raise RecordingError(f"The disk holding {self.folder} is full. Free some space or choose another folder.")
+        now = self.model.clock()
+        self.manifest = {
+            "format": "vrclinic-session",
+            "format_version": 1,
+            "session_id": self.session_id,
+            "patient": self.patient or None,
+            "started_wall": wall_now(),
+            "started_clock": self.model.started_at,
+            "recording_started_clock": now,
+            "state": "recording",
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "console": f"vrclinic {_version()}",
+            "mirror_fps": self.mirror_fps,
+        }
+        try:
+            write_manifest(self.folder, self.manifest)
+            self.journal = EventJournal(self.folder / EVENTS, self.model.started_at)
+            for entry in self.model.log:  # the session so far: the log is whole from 0:00
+                self.journal.write(entry)
+        except OSError as exc:
+            raise RecordingError(f"Cannot write into {self.folder}: {exc.strerror or exc}.") from exc
+        self.model.logged.connect(self._logged)
+        if self.mirror_fps > 0:
+            self.mirror = MirrorRecorder(self.folder, self.model.started_at, self.mirror_fps, self._report_error)
+        self._starter = threading.Thread(target=self._start_recorder, name="vrclinic-record-start", daemon=True)
+        self._starter.start()
+
+    def _report_error(self, text: str) -> None:
+        """Any thread."""
+        self._messages.put(("error", text))
+
+    def _start_recorder(self) -> None:
+        """The ``vrclinic-record-start`` thread."""
+        # Start as soon as the sensors are known: those expected (the demo knows its own), or
+        # else any at all, waiting a little for discovery when the console has just started.
+        deadline = time.monotonic() + (15.0 if self.expect else self.settle_s)
+        while time.monotonic() < deadline and not self._ending.is_set():
+            names = {info.name() for info in self._streams()}
+            if set(self.expect) <= names if self.expect else names:
+                break
             time.sleep(0.25)
-        raise RecordingError(f"The recording {self.path} was not completed within {timeout:g} s.")
+        # Record what is on the network now, freshly resolved: the directory may still list a
+        # stream that just went away, and opening one of those would keep the recorder waiting.
+        infos = list({info.uid(): info for info in pylsl.resolve_streams(2.0)}.values())
+        found = {info.name() for info in infos}
+        missing = [name for name in self.expect if name not in found]
+        if self._ending.is_set():
+            return
+        try:
+            self.recorder.start(infos)
+        except (RecordingError, RuntimeError, OSError) as exc:
+            self._messages.put(("error", f"recording did not start: {exc}"))
+            return
+        self.manifest["streams"] = sorted(found)
+        self._last_size = (0, time.monotonic())
+        self._messages.put(("control", f"recording {len(infos)} streams to {self.recorder.path}"))
+        if missing:
+            self._messages.put(
+                (
+                    "error",
+                    f"not found, recording without it (it is added if it appears): {', '.join(missing)}. "
+                    "Check that the sensor is on and streaming.",
+                )
+            )
+
+    def _logged(self, entry: LogEntry) -> None:
+        """Control thread (the model's signal)."""
+        if self.journal is None or self._journal_failed:
+            return
+        try:
+            self.journal.write(entry)
+        except OSError as exc:
+            self._journal_failed = True
+            self._report_error(
+                f"the event log can no longer be written to {self.folder} ({exc.strerror or exc}); the session "
+                "goes on and its events are still in the XDF recording. Free disk space."
+            )
+
+    def poll(self) -> list[tuple[str, str]]:
+        """Control thread, a few times a second: messages for the event log (kind, text),
+        and a look at the disk and the file every few seconds."""
+        out = []
+        while True:
+            try:
+                out.append(self._messages.get_nowait())
+            except queue.Empty:
+                break
+        t = time.monotonic()
+        if self.recorder.recording and t - self._last_check > 3.0:
+            self._last_check = t
+            free = _free_mb(self.folder)
+            if free < self.FULL_DISK_MB:
+                out.append(
+                    (
+                        "error",
+                        f"the disk holding {self.folder} is full ({free:.0f} MB left): recording "
+                        "cannot continue. The live session goes on. Free space now.",
+                    )
+                )
+            elif free < self.LOW_DISK_MB and not self._warned_low_disk:
+                self._warned_low_disk = True
+                out.append(("error", f"only {free:.0f} MB free on the disk holding the recording."))
+            size = self.path.stat().st_size if self.path.exists() else 0
+            if size != self._last_size[0]:
+                self._last_size = (size, t)
+            elif t - self._last_size[1] > 15:
+                self._last_size = (size, t)
+                out.append(("error", f"{self.path.name} has not grown for 15 s: is the disk full or gone?"))
+        for kind, text in out:
+            if kind == "error":
+                self.problems.append(text)
+        return out
+
+    @property
+    def state_text(self) -> str:
+        if self.finished.is_set():
+            return "recorded"
+        if self._ending.is_set():
+            return "finishing"
+        return "recording" if self.recorder.recording else "starting"
+
+    def end(self) -> None:
+        """Control thread: stop taking events; LabRecorder is stopped in its own thread and
+        :attr:`finished` is set when the folder is complete."""
+        if self._ending.is_set():
+            return
+        self._ending.set()
+        self.model.logged.disconnect(self._logged)
+        if self.journal is not None:
+            try:
+                self.journal.close()
+            except OSError as exc:
+                self.problems.append(f"event log not closed cleanly: {exc}")
+        if self.mirror is not None:
+            self.mirror.close()
+        self.manifest["ended_clock"] = self.model.clock()
+        threading.Thread(target=self._finish, name="vrclinic-record-stop", daemon=True).start()
+
+    def _finish(self) -> None:
+        """The ``vrclinic-record-stop`` thread."""
+        if self._starter is not None:
+            self._starter.join()
+        try:
+            if self.recorder.recording:
+                path = self.recorder.stop()
+                self._messages.put(("control", f"session recorded to {path}"))
+        except RecordingError as exc:
+            self._messages.put(("error", str(exc)))
+        finally:
+            self.manifest.update(
+                state="complete",
+                ended_wall=wall_now(),
+                duration_s=round(self.manifest["ended_clock"] - self.manifest["started_clock"], 3),
+            )
+            if self.mirror is not None:
+                self.manifest["mirror_frames"] = self.mirror.written
+                self.manifest["mirror_frames_dropped"] = self.mirror.dropped
+            if self.problems:
+                self.manifest["problems"] = self.problems
+            try:
+                write_manifest(self.folder, self.manifest)
+            except OSError as exc:
+                self._messages.put(("error", f"could not finish {MANIFEST}: {exc}"))
+            self.finished.set()
+
+
+def _version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("vrclinic")
+    except Exception:  # running from a source tree without installing
+        return "dev"

@@ -34,6 +34,12 @@ from protocol.link import (
 from protocol.timing import now
 
 
+def clock_text(seconds: float) -> str:
+    """Session time as the console shows it: ``h:mm:ss``."""
+    seconds = max(0, int(seconds))
+    return f"{seconds // 3600:d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+
+
 class Signal:
     """A minimal event: ``connect(callback)``, ``emit(*args)``. Callbacks run in the
     emitting thread, in connection order; one failing callback does not stop the others."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import queue
+import random
 import tempfile
 import threading
 import time
@@ -14,13 +15,24 @@ from typing import Any
 
 import pytest
 
+
 # Lab Streaming Layer: discovery limited to this machine, so tests never see (or disturb)
 # streams elsewhere on the network. liblsl reads this file when it first starts, so it
 # is set before anything imports pylsl.
-_LSL_CONFIG = os.path.join(tempfile.mkdtemp(prefix="vrclinic-lsl-"), "lsl_api.cfg")
-with open(_LSL_CONFIG, "w") as _fh:
-    _fh.write("[ports]\nIPv6 = disable\n[multicast]\nResolveScope = machine\n[lab]\nKnownPeers = {127.0.0.1}\n")
-os.environ["LSLAPICFG"] = _LSL_CONFIG
+def lsl_config() -> str:
+    """An LSL configuration file: this machine only, and a discovery port of its own, so that
+    processes using it see none of the streams of other test runs, demos or benches."""
+    port = 20000 + 64 * random.randrange(300)
+    path = os.path.join(tempfile.mkdtemp(prefix="vrclinic-lsl-"), "lsl_api.cfg")
+    with open(path, "w") as fh:
+        fh.write(
+            f"[ports]\nIPv6 = disable\nMulticastPort = {port}\nBasePort = {port + 1}\n"
+            "[multicast]\nResolveScope = machine\n[lab]\nKnownPeers = {127.0.0.1}\n"
+        )
+    return path
+
+
+os.environ["LSLAPICFG"] = lsl_config()
 # Qt widgets are real but drawn offscreen; the console's own files go to a throwaway home.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ["VRCLINIC_HOME"] = tempfile.mkdtemp(prefix="vrclinic-home-")
@@ -128,7 +140,8 @@ def recorded_demo(tmp_path_factory):
         capture_output=True,
         text=True,
         timeout=120,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        # Its own LSL session: what it records is the demo's streams, not other tests' leftovers.
+        env={**os.environ, "PYTHONUNBUFFERED": "1", "LSLAPICFG": lsl_config()},
     )
     return folder, result
 

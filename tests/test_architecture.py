@@ -27,6 +27,8 @@ NO_QT = [
     *python_files("protocol"),
     ROOT / "console" / "session.py",
     ROOT / "console" / "demo.py",
+    *(ROOT / "console" / f"{name}.py" for name in ("recorded", "recording", "recorder_proc", "recovery")),
+    *(ROOT / "console" / f"{name}.py" for name in ("record_control", "store", "review", "export")),
     *python_files("console", "physio"),
     ROOT / "unity_bridge" / "client.py",
 ]

@@ -14,6 +14,7 @@ Threads:
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage
@@ -32,6 +33,9 @@ class LinkBridge(QObject):
         self._wake = threading.Event()
         self._stop = threading.Event()
         self.decode_errors = 0
+        # Called in the decoder thread with each decoded frame's JPEG (name, jpeg, console
+        # clock, width, height): how the recording takes the patient's view, unchanged.
+        self.frame_tap: Callable[[str, bytes, float, int, int], None] | None = None
         self._gate_lock = threading.Lock()
         self._open = False
         self._early: list[LinkEvent] = []
@@ -77,6 +81,10 @@ class LinkBridge(QObject):
                     self.decode_errors += 1
                     continue
                 self.frame.emit(name, image, item.captured_at_local, item.received_at, item.frame.seq)
+                tap = self.frame_tap
+                if tap is not None:
+                    at = item.captured_at_local if item.captured_at_local is not None else item.received_at
+                    tap(name, item.frame.jpeg, at, image.width(), image.height())
 
     def close(self) -> None:
         """GUI thread, at exit: stop decoding, say bye to the headsets, close the socket."""

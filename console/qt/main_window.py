@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import time
+from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Slot
 from PySide6.QtGui import QCloseEvent, QImage, QKeySequence, QShortcut
@@ -31,8 +32,9 @@ from PySide6.QtWidgets import (
 
 from console.qt.bridge import LinkBridge
 from console.qt.mirror_view import MirrorView
-from console.qt.panels import EventLog, HeadsetsPanel, SelfReportPanel, StimulusPanel, clock_text
-from console.session import Mark, SessionModel
+from console.qt.panels import EventLog, HeadsetsPanel, SelfReportPanel, StimulusPanel
+from console.qt.recording_bar import RecordingBar, RecoveryDialog
+from console.session import Mark, SessionModel, clock_text
 from protocol.link import HeadsetState
 from protocol.timing import now
 
@@ -57,10 +59,15 @@ QHeaderView::section { background: #e9ecef; padding: 3px; border: none; }
 
 class MainWindow(QMainWindow):
     def __init__(
-        self, model: SessionModel, bridge: LinkBridge, physio: QWidget | None = None, parent: QWidget | None = None
+        self,
+        model: SessionModel,
+        bridge: LinkBridge,
+        physio: QWidget | None = None,
+        recording: RecordingBar | None = None,
+        parent: QWidget | None = None,
     ):
         super().__init__(parent)
-        self.model, self.bridge, self.physio = model, bridge, physio
+        self.model, self.bridge, self.physio, self.recording = model, bridge, physio, recording
         self.setWindowTitle("vrclinic — live session")
         self.setStyleSheet(STYLE)
 
@@ -90,6 +97,10 @@ class MainWindow(QMainWindow):
         bar.addStretch(1)
         bar.addWidget(self.marker_note, 1)
         bar.addWidget(self.marker_button)
+        if recording is not None:
+            bar.addSpacing(16)
+            bar.addWidget(recording)
+            self._session_menu(recording)
 
         self.banner = QLabel("")
         self.banner.setObjectName("banner")
@@ -162,6 +173,42 @@ class MainWindow(QMainWindow):
         self.resize(1500, 940)
         self._painted = False
         bridge.open()  # everything is connected: events that arrived while building flow now
+
+    def _session_menu(self, recording: RecordingBar) -> None:
+        menu = self.menuBar().addMenu("&Session")
+        record = menu.addAction("Record / stop recording", recording.toggle)
+        record.setShortcut(QKeySequence(recording.RECORD_KEYS))
+        auto = menu.addAction("Record every session automatically")
+        auto.setCheckable(True)
+        auto.setChecked(recording.controller.settings.auto_record)
+        auto.toggled.connect(recording.controller.set_auto_record)
+        menu.addSeparator()
+        menu.addAction("Open a recorded session for review…", self.open_recorded).setShortcut(QKeySequence("Ctrl+O"))
+        menu.addAction("Recover interrupted sessions…", self.offer_recovery)
+        self.auto_record_action = auto
+
+    def open_recorded(self) -> None:
+        from PySide6.QtWidgets import QFileDialog
+
+        from console.qt.review_window import open_review
+
+        root = self.recording.controller.sessions_root if self.recording else Path.home()
+        folder = QFileDialog.getExistingDirectory(self, "Open a recorded session", str(root))
+        if folder:
+            self._review = open_review(Path(folder), parent=self)
+
+    def offer_recovery(self, quiet: bool = False) -> RecoveryDialog | None:
+        """Show the sessions a crash left open, if any (at start, ``quiet``: say nothing if none)."""
+        if self.recording is None:
+            return None
+        found = self.recording.controller.interrupted()
+        if not found:
+            if not quiet:
+                self.statusBar().showMessage("No interrupted session to recover.", 6000)
+            return None
+        self.recovery_dialog = RecoveryDialog(self.recording.controller, found, self)
+        self.recovery_dialog.show()
+        return self.recovery_dialog
 
     def _beat(self) -> None:
         """The heartbeat, from the GUI thread. A late tick means the window was stuck; say

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from console.session import Headset, LogEntry, Mark, ParameterState, Rating, SessionModel
+from console.session import Headset, LogEntry, Mark, ParameterState, Rating, SessionModel, clock_text
 from protocol.link import HeadsetState
 from protocol.stimulus import intensity
 
@@ -45,11 +45,6 @@ def title(text: str) -> QLabel:
     label = QLabel(text)
     label.setObjectName("panelTitle")
     return label
-
-
-def clock_text(seconds: float) -> str:
-    seconds = max(0, int(seconds))
-    return f"{seconds // 3600:d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
 
 
 def intensity_pct(h: Headset) -> float | None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import json
+from pathlib import Path
 
 import pytest
 
@@ -35,7 +37,35 @@ def test_a_recorded_demo_opens_in_pyxdf_with_physiology_stimulus_and_events(reco
     ev_t = by_name["vrclinic-events"]["time_stamps"]
     assert ecg[0] - 5 < ev_t[0] and ev_t[-1] < ecg[-1] + 5
     log = [json.loads(line) for line in (folder / "events.jsonl").read_text().splitlines()]
-    assert log[0]["text"].startswith("connected")
+    assert any(e["kind"] == "link" and e["text"].startswith("connected") for e in log)
+    # The event log was written as the session went (not at the end): it holds the stop too.
+    assert any(e["text"] == "recording stopping: closing the file" for e in log)
+    manifest = json.loads((folder / "session.json").read_text())
+    assert manifest["state"] == "complete" and manifest["session_id"] == folder.name
+    assert set(manifest["streams"]) >= {"vrclinic-sim-ECG", "vrclinic-events", "vrclinic-stimulus"}
+
+
+def test_the_patients_view_is_recorded_at_a_reduced_rate_on_the_sessions_clock(recorded_demo):
+    from PIL import Image
+
+    from console.recorded import load
+
+    folder, result = recorded_demo
+    assert result.returncode == 0, result.stderr[-2000:]
+    session = load(folder)
+    frames = session.mirror
+    manifest = json.loads((folder / "session.json").read_text())
+    assert len(frames) == manifest["mirror_frames"] > 0
+    # About 2 frames a second while the headset streamed (it starts after connecting).
+    times = [f.t for f in frames]
+    assert times == sorted(times) and min(b - a for a, b in itertools.pairwise(times)) >= 0.4
+    assert len(frames) >= 0.6 * 2.0 * (times[-1] - times[0])
+    # Frames are on the recording's clock: from the start (the mirror is recorded from the
+    # moment recording starts; the XDF once its streams are open) to the end, like the ECG.
+    ecg = session.signal("ECG")
+    assert 0 <= times[0] < ecg.t[0] + 1 and abs(times[-1] - ecg.t[-1]) < 1.5
+    with Image.open(frames[-1].path) as image:
+        assert image.size == (frames[-1].width, frames[-1].height) and image.format == "JPEG"
 
 
 def test_an_unwritable_folder_is_refused_with_advice(tmp_path):
@@ -43,3 +73,31 @@ def test_an_unwritable_folder_is_refused_with_advice(tmp_path):
     blocker.write_text("not a folder")
     with pytest.raises(RecordingError, match="Cannot write the session folder"):
         SessionRecorder(blocker / "session").start([])
+
+
+def test_a_full_disk_is_reported_and_the_session_goes_on(tmp_path):
+    """/dev/full fails every write with ENOSPC, like a full disk."""
+    from console.recording import EventJournal, SessionRecording
+    from console.session import SessionModel
+
+    model = SessionModel(link=None)  # no headsets needed: the log is what is written
+    rec = SessionRecording(model, tmp_path / "s", outlets=None, streams=list, mirror_fps=0)
+    rec.journal = EventJournal(Path("/dev/full"), model.started_at)
+    model.logged.connect(rec._logged)
+    model.note("marker", "", "patient said the spider looks less scary")
+    model.note("marker", "", "second note")
+    errors = [text for kind, text in rec.poll() if kind == "error"]
+    assert len(errors) == 1 and "No space left on device" in errors[0] and "the session goes on" in errors[0]
+    assert [e.text for e in model.log][-1] == "second note"  # the live log carries on
+    with pytest.raises(OSError):
+        rec.journal.close()
+
+
+def test_settings_survive_a_restart_and_a_broken_file(tmp_path):
+    from console.recording import RecordingSettings
+
+    path = tmp_path / "settings.json"
+    RecordingSettings(auto_record=True, mirror_fps=1.0).save(path)
+    assert RecordingSettings.load(path) == RecordingSettings(auto_record=True, mirror_fps=1.0)
+    path.write_text("{ not json")
+    assert RecordingSettings.load(path) == RecordingSettings()

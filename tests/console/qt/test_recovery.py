@@ -1,0 +1,122 @@
+"""Crash safety: the console killed with kill -9 in the middle of a recorded session. What was
+recorded survives (the last second at most is lost), the partial files open, and the next
+console start says a session was interrupted and offers to recover it."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from console import recorded
+from console.qt.bridge import LinkBridge
+from console.qt.main_window import MainWindow
+from console.qt.recording_bar import RecordingBar
+from console.record_control import RecordingController
+from console.recording import SessionOutlets
+from console.session import SessionModel
+from protocol.link import LinkConfig
+from tests.conftest import free_port, lsl_config, wait_until
+
+pytest.importorskip("pyxdf")
+
+
+@pytest.fixture(scope="module")
+def killed_session(tmp_path_factory):
+    """A demo recording into a folder, killed -9 some seconds in: (home, folder, kill time)."""
+    root = tmp_path_factory.mktemp("killed")
+    home, folder = root / "home", root / "session"
+    env = {
+        **os.environ,
+        "PYTHONUNBUFFERED": "1",
+        "VRCLINIC_HOME": str(home),
+        "LSLAPICFG": lsl_config(),
+    }
+    args = ["demo", "--duration", "120", "--record", str(folder), "--port", str(free_port())]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "console.cli", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=env,
+    )
+    lines: list[str] = []
+    threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True).start()
+    try:
+        wait_until(lambda: any("recording: recording" in line for line in lines), timeout=60, what="recording")
+        time.sleep(6)
+        killed_at = time.perf_counter()  # CLOCK_MONOTONIC: LSL's clock on this machine
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.stdout.close()
+    # The recorder process sees the console's end of its pipe close, and finishes the file
+    # (or leaves it without footers if a stream went away with the console: all did here).
+    wait_until(lambda: not recorder_running(folder), timeout=30, what="the recorder process to end")
+    return home, folder, killed_at
+
+
+def recorder_running(folder) -> bool:
+    target = str(folder / "session.xdf").encode()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/cmdline", "rb") as fh:
+                    cmdline = fh.read()
+            except OSError:
+                continue
+            if b"recorder_proc" in cmdline and target in cmdline:
+                return True
+    return False
+
+
+def test_a_killed_console_loses_at_most_the_last_second_and_the_files_open(killed_session):
+    _home, folder, killed_at = killed_session
+    assert recorded.read_manifest(folder)["state"] == "recording"  # nobody closed it
+    session = recorded.load(folder)
+    ecg = session.signal("ECG")
+    assert ecg is not None and len(ecg.t) > 500 * 5
+    last_ecg = session.start + ecg.t[-1]
+    assert killed_at - 1.0 <= last_ecg <= killed_at + 0.5
+    # The event log was written as the session went: every line whole, up to the end.
+    lines = (folder / "events.jsonl").read_text().splitlines()
+    rows = [json.loads(line) for line in lines]
+    assert rows[0]["text"].startswith("recording started") and rows[-1]["at"] <= killed_at
+    assert session.mirror and killed_at - 1.5 <= session.mirror[-1].at <= killed_at
+
+
+def test_the_next_start_offers_recovery_and_recovers(qtbot, killed_session, monkeypatch):
+    home, folder, _killed_at = killed_session
+    monkeypatch.setenv("VRCLINIC_HOME", str(home))
+    bridge = LinkBridge(LinkConfig(bind="tcp://127.0.0.1:*", session_id="recovery-test"))
+    model = SessionModel(bridge.link, presets_path=home / "presets.json")
+    controller = RecordingController(model, home, SessionOutlets(model, prefix="recovery-test"), list)
+    window = MainWindow(model, bridge, recording=RecordingBar(controller))
+    qtbot.addWidget(window)
+    window.show()
+
+    dialog = window.offer_recovery(quiet=True)  # what the console does when it starts
+    assert dialog is not None and dialog.isVisible()
+    assert "1 session was interrupted" in dialog.message.text()
+    assert dialog.list.count() == 1 and folder.name in dialog.list.item(0).text()
+
+    dialog.recover_button.click()
+    qtbot.waitUntil(lambda: len(dialog.results) == 1, timeout=30_000)
+    assert dialog.results[0].ok, dialog.results[0].text
+    assert "readable with pyxdf" in dialog.outcome.text() and "streams" in dialog.outcome.text()
+    manifest = recorded.read_manifest(folder)
+    assert manifest["state"] == "recovered" and any("interrupted" in p for p in manifest["problems"])
+    # The store knows it now, with its ratings, and the next start offers nothing.
+    rows = {s.session_uid: s for s in controller.store.sessions()}
+    assert rows[folder.name].state == "recovered"
+    assert controller.interrupted() == []
+    assert any("recovered interrupted session" in e.text for e in model.log)
+    controller.close()
