@@ -124,6 +124,11 @@ class RecordingController:
         self._finishing.append(rec)
         self.changed.emit()
 
+    @property
+    def finishing(self) -> bool:
+        """A stopped recording is still closing its file."""
+        return bool(self._finishing)
+
     def toggle(self) -> None:
         if self.current is None:
             self.start()

@@ -9,7 +9,7 @@ console: if the console is killed, this process sees its stdin close and finishe
 properly (footers and clock offsets included).
 
 Protocol on stdio, one line each:
-- in: a JSON object ``{"streams": [stream XML...], "watch": [XPath query...]}``, then
+- in: a JSON object ``{"streams": [stream XML...]}``, then
   ``stop`` (or end of input: the console is gone);
 - out: JSON objects ``{"event": "started" | "stopped" | "error", ...}``; every other line is
   the engine's own log, which the console routes into the session's ``recorder.log``.
@@ -17,6 +17,7 @@ Protocol on stdio, one line each:
 
 from __future__ import annotations
 
+import faulthandler
 import json
 import os
 import sys
@@ -55,11 +56,14 @@ def main(argv: list[str]) -> int:
             request = json.loads(sys.stdin.readline())
             import labrecorder
 
-            opened.append(labrecorder.Recording(str(path), request["streams"], request.get("watch", [])))
+            # No "watch for" queries: the engine's watcher keeps the interpreter lock while it
+            # waits, and then stop() never returns.
+            opened.append(labrecorder.Recording(str(path), request["streams"], []))
             opened.append(len(request["streams"]))
         except Exception as exc:  # anything here means no recording: say it in one line
             opened.append(exc)
 
+    faulthandler.dump_traceback_later(3 * stop_timeout, exit=True)  # see below
     opener = threading.Thread(target=open_recording, name="open", daemon=True)
     opener.start()
     opener.join(stop_timeout)
@@ -68,17 +72,22 @@ def main(argv: list[str]) -> int:
         emit(event="error", text=f"the recorder could not start: {why}")
         sys.stdout.flush()
         os._exit(1)
-    recording, count = opened
-    emit(event="started", streams=count, pid=os.getpid())
+    faulthandler.cancel_dump_traceback_later()
+    emit(event="started", streams=opened[1], pid=os.getpid())
     for line in sys.stdin:  # until "stop", or the console's end of the pipe closes
         if line.strip() == "stop":
             break
     done = threading.Event()
 
     def stop() -> None:
+        recording = opened.pop(0)
         recording.stop()
+        # The engine's file is flushed and closed only when the object goes away.
+        del recording
         done.set()
 
+    # The engine may hold the interpreter lock while it waits; this backstop needs none.
+    faulthandler.dump_traceback_later(3 * stop_timeout, exit=True)
     threading.Thread(target=stop, name="stop", daemon=True).start()
     if not done.wait(stop_timeout) or not wait_complete(path, stop_timeout):
         # A stream that went away during the recording (its sensor switched off) keeps the

@@ -270,17 +270,14 @@ class SessionRecorder:
         self._proc: subprocess.Popen | None = None
         self._events: queue.SimpleQueue[dict] = queue.SimpleQueue()
 
-    def start(self, infos: list[pylsl.StreamInfo], watch_for_new: bool = True, timeout: float = 20.0) -> None:
-        """Record these streams; with ``watch_for_new``, also any stream that appears later
-        (LabRecorder looks for them every few seconds)."""
+    def start(self, infos: list[pylsl.StreamInfo], timeout: float = 20.0) -> None:
+        """Record these streams. (LabRecorder can also watch for streams that appear later,
+        but its watcher makes stop() hang; see packaging/SOUP.md. The session recording says
+        when a stream appears that it does not record.)"""
         check_writable(self.folder)
         if not infos:
             raise RecordingError("There is no stream to record yet.")
         self.stream_names = [info.name() for info in infos]
-        # LabRecorder does not skip streams it already records, so the query for streams
-        # that appear later names the ones it has (XPath on the stream's description).
-        known = " or ".join(f"name='{n}'" for n in sorted(set(self.stream_names)) if "'" not in n)
-        watch = [f"not({known})"] if watch_for_new and known else []
         proc = subprocess.Popen(
             [sys.executable, "-m", "console.recorder_proc", str(self.path)],
             stdin=subprocess.PIPE,
@@ -292,7 +289,7 @@ class SessionRecorder:
         )
         threading.Thread(target=self._read_output, args=(proc,), name="vrclinic-recorder-output", daemon=True).start()
         assert proc.stdin is not None
-        proc.stdin.write(json.dumps({"streams": [_with_address(i) for i in infos], "watch": watch}) + "\n")
+        proc.stdin.write(json.dumps({"streams": [_with_address(i) for i in infos]}) + "\n")
         proc.stdin.flush()
         event = self._next_event(timeout)
         if event.get("event") != "started":
@@ -321,6 +318,7 @@ class SessionRecorder:
                     log.flush()
                     if line.startswith("Error") and self.on_error:
                         self.on_error(f"recorder: {line}")
+        proc.stdout.close()
         self._events.put({"event": "exited", "code": proc.wait()})
 
     def _next_event(self, timeout: float) -> dict:
@@ -443,6 +441,7 @@ class SessionRecording:
         self._starter: threading.Thread | None = None
         self._journal_failed = False
         self._warned_low_disk = False
+        self._announced: set[str] = set()  # streams that appeared after the start, said once
         self._last_check = 0.0
         self._last_size = (0, time.monotonic())
 
@@ -516,8 +515,8 @@ class SessionRecording:
             self._messages.put(
                 (
                     "error",
-                    f"not found, recording without it (it is added if it appears): {', '.join(missing)}. "
-                    "Check that the sensor is on and streaming.",
+                    f"not found, recording without it: {', '.join(missing)}. Check that the sensor is on; "
+                    "once it streams, stop and start recording to include it.",
                 )
             )
 
@@ -558,6 +557,16 @@ class SessionRecording:
             elif free < self.LOW_DISK_MB and not self._warned_low_disk:
                 self._warned_low_disk = True
                 out.append(("error", f"only {free:.0f} MB free on the disk holding the recording."))
+            late = {i.name() for i in self._streams()} - set(self.recorder.stream_names) - self._announced
+            if late:
+                self._announced |= late
+                out.append(
+                    (
+                        "error",
+                        f"new stream not in this recording: {', '.join(sorted(late))}. "
+                        "Stop and start recording to include it.",
+                    )
+                )
             size = self.path.stat().st_size if self.path.exists() else 0
             if size != self._last_size[0]:
                 self._last_size = (size, t)

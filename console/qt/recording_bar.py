@@ -44,9 +44,11 @@ class RecordingBar(QWidget):
         super().__init__(parent)
         self.controller = controller
         self.patient = QLineEdit()
-        self.patient.setPlaceholderText("patient code, e.g. P-014")
-        self.patient.setToolTip("A pseudonymous code, not a name: it labels the recording and the session store")
-        self.patient.setMaximumWidth(170)
+        self.patient.setPlaceholderText("patient code")
+        self.patient.setToolTip(
+            "A pseudonymous code such as P-014, not a name: it labels the recording and the session store"
+        )
+        self.patient.setFixedWidth(120)
         self.patient.editingFinished.connect(self._patient_edited)
         self.button = QPushButton("● Record")
         self.button.setObjectName("record")
@@ -87,7 +89,9 @@ class RecordingBar(QWidget):
         if rec is not None:
             since = self.controller.model.clock() - rec.manifest["recording_started_clock"]
             self.button.setText(f"■ Stop  REC {clock_text(since)}")
-            self.state.setText(f"{rec.state_text} · {rec.folder.name}")
+            # The button says it is recording; the label says only what is not yet true.
+            self.state.setText("" if rec.state_text == "recording" else f"{rec.state_text}…")
+            self.button.setToolTip(f"Recording to {rec.folder} ({self.RECORD_KEYS} stops)")
 
     def _show(self) -> None:
         recording = self.controller.recording
@@ -96,7 +100,8 @@ class RecordingBar(QWidget):
         self.state.setStyleSheet("")
         if not recording:
             self.button.setText("● Record")
-            self.state.setText("finishing the recording…" if self.controller._finishing else "not recording")
+            self.button.setToolTip(f"Start recording this session ({self.RECORD_KEYS})")
+            self.state.setText("finishing…" if self.controller.finishing else "")
         self._tick()
 
 
