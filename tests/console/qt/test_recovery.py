@@ -47,7 +47,8 @@ def killed_session(tmp_path_factory):
         env=env,
     )
     lines: list[str] = []
-    threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True).start()
+    reader = threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True)
+    reader.start()
     try:
         wait_until(lambda: any("recording: recording" in line for line in lines), timeout=60, what="recording")
         time.sleep(6)
@@ -57,6 +58,7 @@ def killed_session(tmp_path_factory):
     finally:
         if proc.poll() is None:
             proc.kill()
+        reader.join(15)  # the pipe ends when the demo's simulators, which share it, have gone too
         proc.stdout.close()
     # The recorder process sees the console's end of its pipe close, and finishes the file
     # (or leaves it without footers if a stream went away with the console: all did here).
