@@ -114,6 +114,12 @@ def _export(args: argparse.Namespace) -> int:
     return run(args)
 
 
+def _metrics(args: argparse.Namespace) -> int:
+    from console.metrics import run
+
+    return run(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vrclinic", description="Console for VR exposure therapy.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -154,6 +160,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_export_arguments(p)
     p.set_defaults(func=_export)
+
+    p = sub.add_parser("metrics", help="heart rate, RR, skin conductance and breathing metrics from a CSV recording")
+    from console.metrics import add_arguments as add_metrics_arguments  # NeuroKit loads only when run
+
+    add_metrics_arguments(p)
+    p.set_defaults(func=_metrics)
 
     p = sub.add_parser("monitor", help="text console: listen for headsets and print what they say")
     p.add_argument("--bind", default=DEFAULT_BIND, help="address to listen on (default %(default)s)")

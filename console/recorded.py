@@ -273,3 +273,49 @@ def ratings_from_events(events: list[dict]) -> list[dict]:
                 {"kind": words[0].lower(), "value": int(words[1]), "headset": e.get("headset", ""), "t": e["t"]}
             )
     return found
+
+
+@dataclass
+class Step:
+    """A stretch of the session at one stimulus level: from one change the therapist made
+    (a slider, a scene) to the next. Until sessions follow a plan (issue 5), these are the
+    steps a report can speak of."""
+
+    start: float  # session time
+    end: float
+    scene: str
+    values: dict[str, tuple[float, str]]  # parameter -> (requested value, unit), held from before
+
+    def label(self) -> str:
+        shown = " · ".join(f"{p} {v:.3g}{' ' + u if u else ''}" for p, (v, u) in sorted(self.values.items()))
+        return f"{self.scene}: {shown}" if shown else self.scene
+
+
+def stimulus_steps(session: RecordedSession, merge_s: float = 3.0) -> list[Step]:
+    """The session cut at every change of a requested stimulus value or of the scene.
+    Changes within ``merge_s`` of each other are one step (several sliders set together)."""
+    steps: list[Step] = []
+    values: dict[str, tuple[float, str]] = {}
+    scene = ""
+    for row in session.stimulus_rows:
+        requested, name = row.get("requested"), row.get("parameter", "")
+        if requested is None:
+            continue
+        new_scene = row.get("scene") or scene
+        changed = new_scene != scene or values.get(name, (None,))[0] != requested
+        if not changed:
+            continue
+        if new_scene != scene:
+            values = {}  # another scene has its own parameters
+        scene = new_scene
+        values[name] = (float(requested), row.get("unit") or "")
+        t = row["t"]
+        if steps and t - steps[-1].start < merge_s and steps[-1].scene == scene:
+            steps[-1].values = dict(values)  # the same step, more sliders
+        else:
+            if steps:
+                steps[-1].end = t
+            steps.append(Step(t, session.duration, scene, dict(values)))
+    if steps:
+        steps[-1].end = max(steps[-1].start, session.duration)
+    return steps

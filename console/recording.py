@@ -95,6 +95,13 @@ class SessionOutlets:
             self.model.clock(),
         )
 
+    def push_state(self) -> None:
+        """Every parameter's current values, once: a recorder that joins in the middle of a
+        session learns the stimulus as it stands, not only the changes after it joined."""
+        for headset, h in self.model.headsets.items():
+            for name in h.parameters:
+                self._parameter(headset, name)
+
     def _rated(self, rating: Rating) -> None:
         self._push(
             "ratings",
@@ -442,6 +449,7 @@ class SessionRecording:
         self._journal_failed = False
         self._warned_low_disk = False
         self._announced: set[str] = set()  # streams that appeared after the start, said once
+        self._state_due_at: float | None = None
         self._last_check = 0.0
         self._last_size = (0, time.monotonic())
 
@@ -510,6 +518,9 @@ class SessionRecording:
             return
         self.manifest["streams"] = sorted(found)
         self._last_size = (0, time.monotonic())
+        # The control thread pushes the stimulus as it stands, once the recorder's inlets are
+        # connected (an LSL inlet gets only what is pushed after it connects).
+        self._state_due_at = time.monotonic() + 1.0
         self._messages.put(("control", f"recording {len(infos)} streams to {self.recorder.path}"))
         if missing:
             self._messages.put(
@@ -536,6 +547,10 @@ class SessionRecording:
     def poll(self) -> list[tuple[str, str]]:
         """Control thread, a few times a second: messages for the event log (kind, text),
         and a look at the disk and the file every few seconds."""
+        due = self._state_due_at
+        if due is not None and time.monotonic() >= due and self.outlets is not None:
+            self._state_due_at = None
+            self.outlets.push_state()
         out = []
         while True:
             try:

@@ -13,21 +13,91 @@ import base64
 import html
 import os
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from console.recorded import RecordedSession, SessionFileError, load
+from console.recorded import RecordedSession, SessionFileError, Step, load, stimulus_steps
 
 ReportError = SessionFileError  # the folder cannot be reported on; the text says why
+END_WINDOW_S = 20.0  # "at the end of a step": the mean over its last seconds
 
 
-def timeline_png(s: RecordedSession, width: int = 1100, height: int = 420) -> bytes:
-    """The session on one clock: stimulus values (scaled to their own range), SUDS, EDA."""
+@dataclass
+class Physiology:
+    """What the report says about the body: heart rate and skin conductance over the session."""
+
+    hr: object | None = None  # console.metrics.HeartRate
+    hr_source: str = ""
+    eda: object | None = None  # console.metrics.SkinConductance
+    notes: list[str] = field(default_factory=list)
+
+
+def analyse(s: RecordedSession) -> Physiology:
+    """Heart rate (from ECG, else PPG) and skin conductance, computed by console.metrics."""
+    from console import metrics
+
+    out = Physiology()
+    for kind, compute in (("ECG", metrics.heart_rate_from_ecg), ("PPG", metrics.heart_rate_from_ppg)):
+        sig = s.signal(kind)
+        if sig is None or sig.measured_rate() <= 0 or len(sig.t) < sig.measured_rate() * 10:
+            continue
+        try:
+            out.hr = compute(sig.data[:, 0], sig.rate or sig.measured_rate(), t0=float(sig.t[0]))
+            out.hr_source = f"{kind} ({sig.name})"
+            break
+        except (ValueError, IndexError) as exc:  # too short or too noisy: say so, go on
+            out.notes.append(f"heart rate from {sig.name} could not be computed: {exc}")
+    sig = s.signal("EDA")
+    if sig is not None and len(sig.t) > 10:
+        try:
+            out.eda = metrics.skin_conductance(sig.data[:, 0], sig.rate or sig.measured_rate(), t0=float(sig.t[0]))
+        except (ValueError, IndexError) as exc:
+            out.notes.append(f"skin conductance from {sig.name} could not be analysed: {exc}")
+    return out
+
+
+def _number(value: float | None, fmt: str = ".0f", unit: str = "") -> str:
+    if value is None or not np.isfinite(value):
+        return "–"
+    return f"{value:{fmt}}{' ' + unit if unit else ''}"
+
+
+def step_rows(s: RecordedSession, body: Physiology, steps: list[Step]) -> list[list[str]]:
+    """Per step: its stimulus, peak and end-of-step SUDS, heart rate and skin conductance."""
+    rows = []
+    for i, step in enumerate(steps, 1):
+        suds = [r for r in s.ratings if r["kind"] == "suds" and step.start <= r["t"] < step.end]
+        end_from = max(step.start, step.end - END_WINDOW_S)
+        hr_end = body.hr.bpm_at(step.end, window_s=step.end - end_from) if body.hr is not None else None
+        # The end of the last step is the end of the session, which the EDA may not reach.
+        scl_end = body.eda.scl_at(min(step.end, float(body.eda.t[-1]))) if body.eda is not None else None
+        scrs = body.eda.scr_count(step.start, step.end) if body.eda is not None else None
+        rows.append(
+            [
+                str(i),
+                f"{mmss(step.start)}–{mmss(step.end)}",
+                step.label(),
+                str(max(r["value"] for r in suds)) if suds else "–",
+                str(suds[-1]["value"]) if suds else "–",
+                _number(hr_end, ".0f", "bpm"),
+                _number(scl_end, ".2f", "µS"),
+                "–" if scrs is None else str(scrs),
+            ]
+        )
+    return rows
+
+
+def timeline_png(
+    s: RecordedSession, body: Physiology | None = None, steps: list[Step] = (), width: int = 1100, height: int = 520
+) -> bytes:
+    """The session on one clock: stimulus values (scaled to their own range) with SUDS,
+    heart rate, skin conductance; step boundaries dashed."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     import pyqtgraph as pg
     import pyqtgraph.exporters
-    from PySide6.QtCore import QBuffer, QIODevice
+    from PySide6.QtCore import QBuffer, QIODevice, Qt
     from PySide6.QtWidgets import QApplication
 
     QApplication.instance() or QApplication([])
@@ -37,7 +107,7 @@ def timeline_png(s: RecordedSession, width: int = 1100, height: int = 420) -> by
     top = layout.addPlot(row=0, col=0)
     top.setLabel("left", "SUDS / stimulus %")
     top.setYRange(0, 100)
-    top.addLegend(offset=(-10, 10))
+    top.addLegend(offset=(60, 2), colCount=5)  # one row across the top, clear of the right edge
     colours = ["#7f8c8d", "#16a085", "#8e44ad", "#d35400", "#2c3e50"]
     for i, (label, points) in enumerate(sorted(s.stimulus.items())):
         t, v = np.array([*points, (s.end - s.start, points[-1][1])]).T  # held until the end
@@ -58,16 +128,27 @@ def timeline_png(s: RecordedSession, width: int = 1100, height: int = 420) -> by
         if e["kind"] in ("safety", "marker"):
             colour = "#c0392b" if e["kind"] == "safety" else "#6a3d9a"
             top.addItem(pg.InfiniteLine(e["t"], angle=90, pen=pg.mkPen(colour, width=1)))
-    bottom = layout.addPlot(row=1, col=0)
+    for step in steps[1:]:
+        top.addItem(pg.InfiniteLine(step.start, angle=90, pen=pg.mkPen("#95a5a6", width=1, style=Qt.PenStyle.DashLine)))
+    row = 1
+    if body is not None and body.hr is not None:
+        heart = layout.addPlot(row=row, col=0)
+        heart.setXLink(top)
+        heart.setLabel("left", "heart rate (bpm)")
+        t, bpm = body.hr.series(step_s=1.0)
+        heart.plot(t, bpm, pen=pg.mkPen("#c0392b", width=1.5), connect="finite")
+        layout.ci.layout.setRowStretchFactor(row, 2)
+        row += 1
+    bottom = layout.addPlot(row=row, col=0)
     bottom.setXLink(top)
-    bottom.setLabel("left", "skin conductance", units="µS")
+    bottom.setLabel("left", "skin conductance (µS)")
     bottom.setLabel("bottom", "session time", units="s")
     eda = s.signal("EDA")
     if eda is not None:
         bottom.plot(eda.t, eda.data[:, 0], pen=pg.mkPen("#16a085", width=1))
     top.setXRange(0, max(1.0, s.end - s.start), padding=0.01)
     layout.ci.layout.setRowStretchFactor(0, 3)
-    layout.ci.layout.setRowStretchFactor(1, 2)
+    layout.ci.layout.setRowStretchFactor(row, 2)
     image = layout.grab().toImage()
     buffer = QBuffer()
     buffer.open(QIODevice.OpenModeFlag.WriteOnly)
@@ -93,7 +174,7 @@ def _started(s: RecordedSession) -> str:
     return time.strftime("%Y-%m-%d %H:%M", time.localtime(s.folder.stat().st_mtime))
 
 
-def render_html(s: RecordedSession, png: bytes) -> str:
+def render_html(s: RecordedSession, png: bytes, body: Physiology | None = None, steps: list[Step] = ()) -> str:
     suds = [r for r in s.ratings if r["kind"] == "suds"]
     peak = max(suds, key=lambda r: r["value"]) if suds else None
     safety = [e for e in s.events if e["kind"] == "safety"]
@@ -110,8 +191,24 @@ def render_html(s: RecordedSession, png: bytes) -> str:
         ["Last SUDS", f"{suds[-1]['value']} at {mmss(suds[-1]['t'])}" if suds else "–"],
         ["Safety events", str(len(safety))],
     ]
-    if s.problems:
-        summary.append(["Recording", "; ".join(s.problems)])
+    body = body or Physiology()
+    if body.hr is not None:
+        _t, bpm = body.hr.series(step_s=1.0)
+        finite = bpm[np.isfinite(bpm)]
+        span = f" (range {finite.min():.0f}–{finite.max():.0f})" if len(finite) else ""
+        summary.append(
+            [
+                "Heart rate",
+                f"mean {_number(body.hr.mean_bpm(), '.0f', 'bpm')}{span}, from {body.hr_source}; "
+                f"signal quality {body.hr.quality}",
+            ]
+        )
+    if body.eda is not None:
+        count = body.eda.scr_count(0.0, s.duration)
+        rate = body.eda.scr_per_min(0.0, s.duration)
+        summary.append(["Skin conductance responses", f"{count} ({rate:.1f} per minute)"])
+    if s.problems or body.notes:
+        summary.append(["Recording", "; ".join([*s.problems, *body.notes])])
     stim_rows = [
         [
             label,
@@ -138,7 +235,25 @@ th {{ background: #eef1f4; }} .none {{ color: #7f8c8d; }} .sub {{ color: #5d6d7e
 <h2>Timeline</h2>
 <img src="data:image/png;base64,{image}" width="100%" alt="session timeline">
 <div class="sub">Top: stimulus parameters, each scaled to its own range over the session (legend gives the
-range), SUDS points; red lines safety events, purple lines markers. Bottom: skin conductance.</div>
+range), SUDS points; red lines safety events, purple lines markers, dashed lines step changes. Below: heart
+rate, then skin conductance.</div>
+<h2>Steps</h2>{
+        _table(
+            [
+                "step",
+                "time",
+                "stimulus (requested)",
+                "peak SUDS",
+                "SUDS at end",
+                "heart rate at end",
+                "skin conductance at end",
+                "SCRs",
+            ],
+            step_rows(s, body, list(steps)),
+        )
+    }
+<div class="sub">A step runs from one change of the stimulus to the next. End-of-step heart rate and skin
+conductance are means over the step's last {END_WINDOW_S:.0f} s (or the whole step if shorter).</div>
 <h2>Stimulus (applied values)</h2>{_table(["parameter", "first", "highest", "lowest", "last"], stim_rows)}
 <h2>Ratings</h2>{_table(["time", "kind", "value"], [[mmss(r["t"]), r["kind"], str(r["value"])] for r in s.ratings])}
 <h2>Safety events</h2>{
@@ -172,8 +287,10 @@ def write_pdf(html_text: str, png: bytes, path: Path) -> None:
 
 def make_report(folder: Path, out: Path, pdf: Path | None = None) -> Path:
     session = load(folder)
-    png = timeline_png(session)
-    text = render_html(session, png)
+    body = analyse(session)
+    steps = stimulus_steps(session)
+    png = timeline_png(session, body, steps)
+    text = render_html(session, png, body, steps)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text, encoding="utf-8")
     if pdf is not None:

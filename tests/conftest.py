@@ -131,7 +131,7 @@ def recorded_demo(tmp_path_factory):
             "console.cli",
             "demo",
             "--duration",
-            "20",
+            "25",
             "--record",
             str(folder),
             "--port",

@@ -28,7 +28,7 @@ NO_QT = [
     ROOT / "console" / "session.py",
     ROOT / "console" / "demo.py",
     *(ROOT / "console" / f"{name}.py" for name in ("recorded", "recording", "recorder_proc", "recovery")),
-    *(ROOT / "console" / f"{name}.py" for name in ("record_control", "store", "review", "export")),
+    *(ROOT / "console" / f"{name}.py" for name in ("record_control", "store", "review", "export", "metrics")),
     *python_files("console", "physio"),
     ROOT / "unity_bridge" / "client.py",
 ]

@@ -31,6 +31,32 @@ def test_report_contains_the_sessions_numbers_in_html_and_pdf(recorded, tmp_path
     assert pdf.read_bytes()[:5] == b"%PDF-" and pdf.stat().st_size > 10_000
 
 
+def test_report_has_heart_rate_and_the_end_of_each_step(recorded, tmp_path):
+    from console.metrics import heart_rate_from_ecg
+    from console.recorded import stimulus_steps
+    from console.report import load as load_session
+
+    out = tmp_path / "report.html"
+    make_report(recorded, out)
+    text = out.read_text()
+    session = load_session(recorded)
+    ecg = session.signal("ECG")
+    expected = heart_rate_from_ecg(ecg.data[:, 0], ecg.rate, t0=float(ecg.t[0])).mean_bpm()
+    assert 40 < expected < 150
+    assert f"<td>Heart rate</td><td>mean {expected:.0f} bpm" in text
+    steps = stimulus_steps(session)
+    assert len(steps) >= 2, "the demo changes the stimulus several times"
+    suds = [(r["t"], r["value"]) for r in session.ratings if r["kind"] == "suds"]
+    for i, step in enumerate(steps, 1):
+        inside = [v for t, v in suds if step.start <= t < step.end]
+        end_suds = str(inside[-1]) if inside else "–"
+        row = text.split(f"<tr><td>{i}</td>", 1)[1].split("</tr>", 1)[0]
+        cells = [c.split("</td>")[0] for c in row.split("<td>")[1:]]
+        assert cells[1] == step.label().replace("·", "&middot;") or cells[1] == step.label()
+        assert cells[3] == end_suds  # SUDS at the end of the step
+        assert cells[4].endswith("bpm") or cells[4] == "–"
+
+
 def test_a_folder_without_a_session_is_refused_in_words(tmp_path):
     with pytest.raises(ReportError, match="holds no recorded session"):
         load(tmp_path)
