@@ -37,9 +37,6 @@ MIRROR_DIR = "mirror"
 MIRROR_INDEX = "index.csv"
 MIRROR_COLUMNS = ["frame", "at", "session_s", "width", "height", "file"]
 
-# Our own marker streams end with these (the prefix is configurable).
-OWN_STREAMS = ("-events", "-stimulus", "-ratings")
-
 
 class SessionFileError(RuntimeError):
     """The folder cannot be read as a session; the text says why and what to do."""

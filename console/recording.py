@@ -55,11 +55,12 @@ def _marker_info(name: str, kind: str, source_id: str) -> pylsl.StreamInfo:
 
 
 class SessionOutlets:
-    """The session's own streams: ``PREFIX-events``, ``PREFIX-stimulus``, ``PREFIX-ratings``."""
+    """The session's own streams: ``PREFIX-events``, ``PREFIX-stimulus``, ``PREFIX-ratings``,
+    ``PREFIX-telemetry`` (each headset's frame rate, battery, temperature and head pose)."""
 
     def __init__(self, model: SessionModel, prefix: str = "vrclinic"):
         self.model = model
-        self.names = {kind: f"{prefix}-{kind}" for kind in ("events", "stimulus", "ratings")}
+        self.names = {kind: f"{prefix}-{kind}" for kind in ("events", "stimulus", "ratings", "telemetry")}
         session = getattr(model.link, "config", None)
         tag = getattr(session, "session_id", "") or str(int(time.time()))
         self._outlets = {
@@ -69,6 +70,7 @@ class SessionOutlets:
         model.logged.connect(self._logged)
         model.parameter_changed.connect(self._parameter)
         model.rated.connect(self._rated)
+        model.telemetry_received.connect(self._telemetry)
 
     def _push(self, kind: str, payload: dict, at: float) -> None:
         self._outlets[kind].push_sample([json.dumps(payload, ensure_ascii=False)], at)
@@ -93,6 +95,21 @@ class SessionOutlets:
                 "ramping": state.ramping,
             },
             self.model.clock(),
+        )
+
+    def _telemetry(self, headset: str, msg: object, received_at: float) -> None:
+        self._push(
+            "telemetry",
+            {
+                "headset": headset,
+                "fps": msg.fps,
+                "battery_pct": msg.battery_pct,
+                "charging": msg.charging,
+                "temperature_c": msg.temperature_c,
+                "head_position": list(msg.head_position),
+                "head_rotation": list(msg.head_rotation),
+            },
+            received_at,
         )
 
     def push_state(self) -> None:

@@ -157,6 +157,7 @@ class SessionModel:
         self._open_prompts: dict[int, tuple[str, str, float]] = {}  # id -> (headset, kind, asked at)
         # Signals (all fire in the control thread):
         self.headset_changed = Signal()  # (name)
+        self.telemetry_received = Signal()  # (name, messages.Telemetry, received_at console clock)
         self.parameter_changed = Signal()  # (headset, parameter name)
         self.logged = Signal()  # (LogEntry)
         self.rated = Signal()  # (Rating)
@@ -373,6 +374,7 @@ class SessionModel:
                 self.parameter_changed.emit(h.name, msg.name)
         elif isinstance(msg, messages.Telemetry):
             h.telemetry = msg
+            self.telemetry_received.emit(h.name, msg, event.received_at)
             self.headset_changed.emit(h.name)
         elif isinstance(msg, messages.SceneCatalogue):
             h.scenes = list(msg.scenes)

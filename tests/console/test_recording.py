@@ -30,6 +30,8 @@ def test_a_recorded_demo_opens_in_pyxdf_with_physiology_stimulus_and_events(reco
         assert span > 4 and len(stamps) == pytest.approx(span * rate, rel=0.1), name
     stimulus = [json.loads(v[0]) for v in by_name["vrclinic-stimulus"]["time_series"]]
     assert any(s["parameter"] == "distance" and s["applied"] is not None and s["applied"] < 4 for s in stimulus)
+    telemetry = [json.loads(v[0]) for v in by_name["vrclinic-telemetry"]["time_series"]]
+    assert telemetry and telemetry[-1]["headset"] == "demo-headset" and 0 < telemetry[-1]["battery_pct"] <= 100
     events = [json.loads(v[0])["text"] for v in by_name["vrclinic-events"]["time_series"]]
     assert any(text.startswith("SUDS") for text in events)
     # Everything is on one clock: the events fall inside the physiology's time span.
