@@ -103,3 +103,16 @@ def test_settings_survive_a_restart_and_a_broken_file(tmp_path):
     assert RecordingSettings.load(path) == RecordingSettings(auto_record=True, mirror_fps=1.0)
     path.write_text("{ not json")
     assert RecordingSettings.load(path) == RecordingSettings()
+
+
+def test_every_sample_and_timestamp_pushed_comes_back_exactly(tmp_path):
+    """60 s of 64 channels at 1 kHz plus ECG, PPG, EDA, respiration and markers, pushed as
+    fast as LSL takes them through real outlets, recorded, and read back with pyxdf: every
+    value (counters) and every stored timestamp. The same method as `make bench`."""
+    from tests.bench import bench_record
+
+    result = bench_record.record_once(0, tmp_path)
+    streams = result["streams"]
+    assert {s.spec.kind for s in streams} >= {"EEG", "ECG", "EDA", "Markers"}
+    assert sum(s.count for s in streams) > 90_000
+    assert result["lost"] == 0, result["detail"]
