@@ -178,7 +178,7 @@ class RecordingController:
         self.model.note("control" if result.ok else "error", "", f"recovered interrupted session {result.text}")
         self._import(result.folder)
 
-    def close(self, timeout: float = 15.0) -> None:
+    def close(self, timeout: float = 25.0) -> None:
         """Control thread, at exit: finish the recording (this waits for the file)."""
         self.stop()
         deadline = time.monotonic() + timeout

@@ -48,7 +48,7 @@ def wait_complete(path: Path, timeout: float) -> bool:
 
 def main(argv: list[str]) -> int:
     path = Path(argv[0])
-    stop_timeout = float(argv[1]) if len(argv) > 1 else 8.0
+    stop_timeout = float(argv[1]) if len(argv) > 1 else 12.0
     opened: list = []
 
     def open_recording() -> None:
