@@ -45,7 +45,7 @@ def _headset_sim(args: argparse.Namespace) -> int:
 
     sim = SimulatedHeadset(args.console, args.name, answer_delay_s=args.answer_delay, seed=args.seed, log=log)
     for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: sim.stop())
+        signal.signal(sig, lambda *_: sim.request_stop())
     log(f"connecting to {args.console} (Ctrl+C to stop)")
     sim.run(args.duration)
     log("stopped")

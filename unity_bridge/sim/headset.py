@@ -175,6 +175,7 @@ class SimulatedHeadset:
         self._s = _State(start_scene, self._defaults(start_scene))
         self._answers: list[_PendingAnswer] = []
         self._stop = threading.Event()
+        self._stop_requested = False  # set by a signal handler; see request_stop()
         self._render_thread: threading.Thread | None = None
         self._last_tick = now()
         self._paused_at = 0.0
@@ -194,7 +195,7 @@ class SimulatedHeadset:
         end = None if duration_s is None else now() + duration_s
         try:
             next_tick = now()
-            while not self._stop.is_set() and (end is None or now() < end):
+            while not self._stop.is_set() and not self._stop_requested and (end is None or now() < end):
                 for event in self.client.poll(max(0.0, next_tick - now())):
                     self._on_event(event)
                 t = now()
@@ -215,6 +216,13 @@ class SimulatedHeadset:
         """Any thread."""
         self._stop.set()
         self.client.wake()
+
+    def request_stop(self) -> None:
+        """From a signal handler: takes no lock (an Event's set() may deadlock there, if the
+        signal arrived while this thread was inside the Event's own lock). It happened: the
+        demo's simulator got SIGTERM twice when the console was killed, and hung for ever."""
+        self._stop_requested = True
+        self.client.wake()  # a one-byte socket send, no lock
 
     # -- engine loop ----------------------------------------------------------------
     def _defaults(self, scene_id: str) -> dict[str, float]:

@@ -502,6 +502,7 @@ class PhysioSimulator:
         self._heart = _Smoothed(3.0, 0.0)
         self._breath = _Smoothed(5.0, 0.0)
         self._stop = threading.Event()
+        self._stop_requested = False  # set by a signal handler; see request_stop()
         self._thread: threading.Thread | None = None
         self.arousal_now = 0.0
         self.heart_rate_bpm = self.recording.resting_heart_rate
@@ -529,6 +530,12 @@ class PhysioSimulator:
         """Ask the loop to stop (any thread)."""
         self._stop.set()
 
+    def request_stop(self) -> None:
+        """Ask the loop to stop from a signal handler: takes no lock (an Event's set() may
+        deadlock there, if the signal arrived while this thread was inside the Event's own
+        lock, e.g. in its wait()). The loop notices within one chunk."""
+        self._stop_requested = True
+
     def close(self) -> None:
         """Stop, wait for the loop, close the arousal source and the outlets (any thread but
         the loop's)."""
@@ -551,7 +558,7 @@ class PhysioSimulator:
         t0 = clock()
         sent = dict.fromkeys(self._outlets, 0)
         last = t0
-        while not self._stop.is_set():
+        while not self._stop.is_set() and not self._stop_requested:
             now = clock()
             if duration is not None and now - t0 >= duration:
                 break
@@ -638,7 +645,7 @@ def main(args: argparse.Namespace) -> int:
         print(f"physio-sim could not create its LSL streams: {exc}", file=sys.stderr)
         return 2
     for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: sim.stop())
+        signal.signal(sig, lambda *_: sim.request_stop())
     for spec in sim.specs:
         log(
             f"streaming {sim.stream_names[spec.kind]} ({spec.kind}, {spec.rate:g} Hz, "

@@ -9,7 +9,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 
 import pytest
@@ -38,19 +37,17 @@ def killed_session(tmp_path_factory):
         "VRCLINIC_HOME": str(home),
         "LSLAPICFG": lsl_config(),
     }
-    args = ["demo", "--duration", "120", "--record", str(folder), "--port", str(free_port())]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "console.cli", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        env=env,
-    )
-    lines: list[str] = []
-    reader = threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True)
-    reader.start()
+    port = free_port()
+    args = ["demo", "--duration", "120", "--record", str(folder), "--port", str(port)]
+    # Its output goes to a file, not a pipe: the demo's simulators share it, and a pipe they
+    # keep open would leave a reader waiting after the console is gone.
+    log = root / "demo.log"
+    with open(log, "w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "console.cli", *args], stdout=out, stderr=subprocess.DEVNULL, env=env
+        )
     try:
-        wait_until(lambda: any("recording: recording" in line for line in lines), timeout=60, what="recording")
+        wait_until(lambda: "recording: recording" in log.read_text(), timeout=60, what="recording")
         time.sleep(6)
         killed_at = time.perf_counter()  # CLOCK_MONOTONIC: LSL's clock on this machine
         os.kill(proc.pid, signal.SIGKILL)
@@ -58,16 +55,17 @@ def killed_session(tmp_path_factory):
     finally:
         if proc.poll() is None:
             proc.kill()
-        reader.join(15)  # the pipe ends when the demo's simulators, which share it, have gone too
-        proc.stdout.close()
     # The recorder process sees the console's end of its pipe close, and finishes the file
     # (or leaves it without footers if a stream went away with the console: all did here).
-    wait_until(lambda: not recorder_running(folder), timeout=30, what="the recorder process to end")
+    wait_until(lambda: not running("recorder_proc", str(folder)), timeout=30, what="the recorder process to end")
+    # The demo's simulated headset and physiology end with the console, even killed.
+    wait_until(lambda: not running("console.cli", f"127.0.0.1:{port}"), timeout=15, what="the simulators to end")
     return home, folder, killed_at
 
 
-def recorder_running(folder) -> bool:
-    target = str(folder / "session.xdf").encode()
+def running(*words: str) -> bool:
+    """Whether a process whose command line holds all ``words`` runs on this machine."""
+    wanted = [w.encode() for w in words]
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
@@ -75,7 +73,7 @@ def recorder_running(folder) -> bool:
                     cmdline = fh.read()
             except OSError:
                 continue
-            if b"recorder_proc" in cmdline and target in cmdline:
+            if all(w in cmdline for w in wanted):
                 return True
     return False
 
