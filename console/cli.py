@@ -114,6 +114,36 @@ def _export(args: argparse.Namespace) -> int:
     return run(args)
 
 
+def _sessions(args: argparse.Namespace) -> int:
+    """The session store, as a table: every session, or one patient's course with SUDS."""
+    from console.app import data_dir
+    from console.session import clock_text
+    from console.store import SessionStore, StoreError, default_path
+
+    path = default_path(data_dir())
+    if not path.exists():
+        print(f"No session store yet at {path}: record a session first.")
+        return 0
+    try:
+        with SessionStore(path) as store:
+            rows = store.sessions(args.patient)
+            suds = {r.session_uid: [x.value for x in store.ratings(r.session_uid, "suds")] for r in rows}
+    except StoreError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    if not rows:
+        print("No sessions" + (f" for patient {args.patient}." if args.patient else "."))
+        return 0
+    print(f"{'started':<17} {'patient':<10} {'state':<11} {'length':>8}  {'SUDS peak/last (n)':<19} folder")
+    for r in reversed(rows):  # oldest first: a course of therapy reads downwards
+        values = suds[r.session_uid]
+        rating = f"{max(values)}/{values[-1]} ({len(values)})" if values else "–"
+        length = clock_text(r.duration_s) if r.duration_s is not None else "–"
+        started = (r.started_at or "").replace("T", " ")[:16]
+        print(f"{started:<17} {r.patient_code or '–':<10} {r.state:<11} {length:>8}  {rating:<19} {r.folder or ''}")
+    return 0
+
+
 def _metrics(args: argparse.Namespace) -> int:
     from console.metrics import run
 
@@ -160,6 +190,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_export_arguments(p)
     p.set_defaults(func=_export)
+
+    p = sub.add_parser("sessions", help="the session store: recorded sessions, with each one's SUDS peak and last")
+    p.add_argument("--patient", default=None, help="only this patient's sessions (pseudonymous code)")
+    p.set_defaults(func=_sessions)
 
     p = sub.add_parser("metrics", help="heart rate, RR, skin conductance and breathing metrics from a CSV recording")
     from console.metrics import add_arguments as add_metrics_arguments  # NeuroKit loads only when run

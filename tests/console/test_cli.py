@@ -71,3 +71,24 @@ def test_every_command_has_help(command, capsys):
         build_parser().parse_args([command, "--help"])
     assert exit_.value.code == 0
     assert "usage: vrclinic" in capsys.readouterr().out
+
+
+def test_sessions_lists_the_store_with_each_sessions_suds(recorded_demo, tmp_path, monkeypatch, capsys):
+    import json
+
+    from console.cli import main
+    from console.store import SessionStore, default_path
+
+    folder, result = recorded_demo
+    assert result.returncode == 0, result.stderr[-2000:]
+    monkeypatch.setenv("VRCLINIC_HOME", str(tmp_path))
+    assert main(["sessions"]) == 0
+    assert "No session store yet" in capsys.readouterr().out
+    with SessionStore(default_path(tmp_path)) as store:
+        store.import_session_folder(folder, patient_code="P-001")
+    log = [json.loads(line) for line in (folder / "events.jsonl").read_text().splitlines()]
+    suds = [int(e["text"].split()[1]) for e in log if e["kind"] == "answer" and e["text"].startswith("SUDS")]
+    assert main(["sessions", "--patient", "P-001"]) == 0
+    out = capsys.readouterr().out
+    assert f"{max(suds)}/{suds[-1]} ({len(suds)})" in out and "P-001" in out and "complete" in out
+    assert main(["sessions", "--patient", "P-999"]) == 2  # unknown patient: said, not an empty list
