@@ -35,6 +35,7 @@ def run_console(
 
     from console.demo import ScriptPlayer
     from console.physio.acquisition import Acquisition
+    from console.physio.live_metrics import LiveMetrics
     from console.physio.streams import StreamDirectory
     from console.qt.bridge import LinkBridge
     from console.qt.main_window import MainWindow
@@ -72,7 +73,8 @@ def run_console(
         expect=expect_streams,
     )
     bridge.frame_tap = controller.frame_tap
-    window = MainWindow(model, bridge, physio=physio, recording=RecordingBar(controller))
+    live = LiveMetrics(acquisition, acquisition.selected).start()  # its own thread
+    window = MainWindow(model, bridge, physio=physio, recording=RecordingBar(controller), live=live)
     physio.known_host_added.connect(lambda text: window.statusBar().showMessage(text, 10_000))
     window.show()
     window.offer_recovery(quiet=True)
@@ -104,6 +106,7 @@ def run_console(
         app.exec()
     finally:
         bridge.frame_tap = None
+        live.stop()
         controller.close()
         physio.shutdown()
         acquisition.close()

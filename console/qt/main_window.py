@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from console.physio.live_metrics import LiveMetrics
 from console.qt.bridge import LinkBridge
 from console.qt.mirror_view import MirrorView
 from console.qt.panels import EventLog, HeadsetsPanel, SelfReportPanel, StimulusPanel
@@ -47,6 +48,7 @@ QLabel#bigNumber { font-size: 22pt; font-weight: 700; color: #1f5f9f; padding-ri
 QLabel#sessionClock { font-size: 15pt; font-weight: 600; padding: 0 12px; }
 QLabel#banner { background: #c0392b; color: white; font-size: 12.5pt; font-weight: 700; padding: 8px; }
 QLabel#sceneStatus { color: #3a4350; }
+QLabel#arousal { font-size: 11.5pt; color: #3a4350; padding: 2px 4px; }
 QPushButton { padding: 6px 12px; border: 1px solid #b9c0c8; border-radius: 4px; background: #ffffff; }
 QPushButton:hover { background: #eef2f6; }
 QPushButton#makeSafe { background: #c0392b; color: white; font-size: 15pt; font-weight: 800;
@@ -64,10 +66,12 @@ class MainWindow(QMainWindow):
         bridge: LinkBridge,
         physio: QWidget | None = None,
         recording: RecordingBar | None = None,
+        live: LiveMetrics | None = None,
         parent: QWidget | None = None,
     ):
         super().__init__(parent)
         self.model, self.bridge, self.physio, self.recording = model, bridge, physio, recording
+        self.live = live
         self.setWindowTitle("vrclinic — live session")
         self.setStyleSheet(STYLE)
 
@@ -133,11 +137,28 @@ class MainWindow(QMainWindow):
             body.addWidget(physio)
             body.setSizes([480, 460])
 
+        # The body in one line: heart rate, skin conductance, the arousal index and its reasons.
+        self.arousal = QLabel("")
+        self.arousal.setObjectName("arousal")
+        self.arousal.setToolTip(
+            "Live metrics from the physiology streams (last 30 s). Arousal: excess over this patient's resting "
+            "baseline, measured over the first minute; 0 % = at baseline."
+        )
+        self.baseline_button = QPushButton("Re-measure baseline")
+        self.baseline_button.setToolTip("The patient is at rest now: measure the resting baseline again (1 min)")
+        self.baseline_button.clicked.connect(lambda: self.live.start_baseline() if self.live else None)
+        body_row = QHBoxLayout()
+        body_row.addWidget(self.arousal, 1)
+        body_row.addWidget(self.baseline_button)
+        for w in (self.arousal, self.baseline_button):
+            w.setVisible(live is not None)
+
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.setContentsMargins(8, 6, 8, 4)
         layout.addLayout(bar)
         layout.addWidget(self.banner)
+        layout.addLayout(body_row)
         layout.addWidget(body, 1)
         self.setCentralWidget(central)
 
@@ -246,6 +267,9 @@ class MainWindow(QMainWindow):
     def _tick(self) -> None:
         self.model.refresh_link_stats()
         self.clock.setText(clock_text(self.model.elapsed()))
+        if self.live is not None:
+            reading = self.live.latest()
+            self.arousal.setText(reading.text() if reading else "Live metrics: starting…")
         self._headsets_changed()
 
     def _headsets_changed(self, _name: str = "") -> None:

@@ -107,3 +107,24 @@ def test_headset_health_is_shown(qtbot, window):
     qtbot.waitUntil(lambda: "round trip" in window.headsets.table.item(0, 2).text(), timeout=5000)
     assert window.model.headset().state == HeadsetState.CONNECTED
     assert isinstance(window.model.headset().telemetry, messages.Telemetry)
+
+
+def test_live_metrics_line_says_what_to_do_without_physiology(qtbot, tmp_path):
+    from console.physio.acquisition import Acquisition
+    from console.physio.live_metrics import LiveMetrics
+
+    bridge = LinkBridge(LinkConfig(bind="tcp://127.0.0.1:*", session_id="gui-live"))
+    model = SessionModel(bridge.link, presets_path=tmp_path / "presets.json")
+    acquisition = Acquisition()
+    live = LiveMetrics(acquisition, acquisition.selected, interval_s=0.2).start()
+    win = MainWindow(model, bridge, live=live)
+    qtbot.addWidget(win)
+    win.show()
+    try:
+        qtbot.waitUntil(lambda: "tick an ECG, PPG or EDA stream" in win.arousal.text(), timeout=15_000)
+        assert win.baseline_button.isVisible()
+        win.baseline_button.click()  # nothing measured yet: starts over, quietly
+        assert live.errors == 0
+    finally:
+        live.stop()
+        acquisition.close()
