@@ -48,6 +48,13 @@ def run_console(
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("vrclinic")
     app.setStyle("Fusion")
+    # NeuroKit2's import keeps the interpreter busy for seconds (its extension modules load
+    # holding the GIL). Done here, before the link opens and any headset could connect: in a
+    # worker thread during the session it stalled the window and its heartbeats, and the
+    # headset made its scene calm.
+    from console import metrics
+
+    metrics.preload()
     try:
         bridge = LinkBridge(LinkConfig(bind=bind))
     except LinkError as exc:

@@ -113,7 +113,9 @@ _nk_module: Any = None
 
 
 def preload() -> None:
-    """Import NeuroKit2 now (2–3.5 s), from a worker thread, so that the first metric is quick."""
+    """Import NeuroKit2 now (2–3.5 s), so that the first metric is quick. The import holds the
+    GIL for long stretches: call it before anything time-critical runs (the console does, at
+    start, before its link opens), not from a worker thread during a live session."""
     _nk()
 
 

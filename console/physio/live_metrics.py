@@ -140,7 +140,7 @@ class LiveMetrics:
     def _run(self) -> None:
         from console import metrics
 
-        metrics.preload()  # NeuroKit's import takes seconds: here, not in the GUI thread
+        metrics.preload()  # already done by the console at start (see console.app); quick then
         while not self._stop.wait(self.interval_s):
             try:
                 self._update(metrics)
