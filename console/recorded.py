@@ -24,11 +24,16 @@ from __future__ import annotations
 import bisect
 import csv
 import json
+import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
+
+from protocol import messages
 
 MANIFEST = "session.json"
 XDF = "session.xdf"
@@ -101,20 +106,28 @@ class RecordedSession:
         found = [s for s in self.signals if s.kind.upper() == kind.upper() and len(s.t)]
         return max(found, key=lambda s: len(s.t)) if found else None
 
+    # Looked up at every cursor move of the review window: sorted times made once (after
+    # load() has filled the session), not lists built per call.
+    @cached_property
+    def _frame_times(self) -> list[float]:
+        return [f.t for f in self.mirror]
+
+    @cached_property
+    def _stimulus_times(self) -> dict[str, list[float]]:
+        return {label: [p[0] for p in points] for label, points in self.stimulus.items()}
+
     def frame_at(self, t: float) -> MirrorFrame | None:
         """The mirror frame the therapist was seeing at session time ``t`` (the last one before)."""
-        if not self.mirror:
-            return None
-        i = bisect.bisect_right([f.t for f in self.mirror], t) - 1
-        return self.mirror[max(0, i)] if i >= 0 else None
+        i = bisect.bisect_right(self._frame_times, t) - 1
+        return self.mirror[i] if i >= 0 else None
 
     def stimulus_at(self, t: float) -> dict[str, float]:
         """The applied value of each parameter at session time ``t``."""
         values = {}
-        for label, points in self.stimulus.items():
-            i = bisect.bisect_right([p[0] for p in points], t) - 1
+        for label, times in self._stimulus_times.items():
+            i = bisect.bisect_right(times, t) - 1
             if i >= 0:
-                values[label] = points[i][1]
+                values[label] = self.stimulus[label][i][1]
         return values
 
 
@@ -129,18 +142,49 @@ def read_manifest(folder: Path) -> dict:
 
 
 def read_events(path: Path) -> tuple[list[dict], int]:
-    """The event log's rows, and how many damaged lines were skipped (a crash mid-write)."""
+    """The event log's rows, and how many lines could not be read (normally only a last line
+    cut short by a crash). Read as bytes: a cut can split a UTF-8 character. A row needs a
+    finite ``at`` and a text ``kind``; ``session_s``, ``headset`` and ``text`` are filled in.
+    Raises OSError if the file cannot be read."""
     rows, damaged = [], 0
     if not path.exists():
         return rows, damaged
-    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
-        if not line.strip():
+    for raw in path.read_bytes().split(b"\n"):
+        if not raw.strip():
             continue
         try:
-            rows.append(json.loads(line))
-        except ValueError:
+            row = json.loads(raw.decode("utf-8"))
+            at = float(row["at"])
+            if not math.isfinite(at) or not isinstance(row["kind"], str):
+                raise ValueError("not an event")
+            session_s = row.get("session_s")
+            rows.append(
+                {
+                    **row,
+                    "at": at,
+                    "session_s": None if session_s is None else float(session_s),
+                    "headset": str(row.get("headset") or ""),
+                    "text": str(row.get("text") or ""),
+                }
+            )
+        except (UnicodeDecodeError, ValueError, TypeError, KeyError, AttributeError):
             damaged += 1
     return rows, damaged
+
+
+# How the console's event log words an answer: "SUDS 45 (answered in 1.5 s)".
+_RATING = re.compile(rf"^({'|'.join(k.value for k in messages.PromptKind)})\s+(\d+)", re.IGNORECASE)
+_RESPONSE = re.compile(r"\((?:after|answered in)\s+(\d+(?:\.\d+)?)\s*s\)", re.IGNORECASE)
+
+
+def parse_rating(text: str) -> tuple[str, int, float | None] | None:
+    """A rating from an ``answer`` event's text: kind, value, response time; None for
+    anything else (an expired prompt)."""
+    m = _RATING.match(text)
+    if not m:
+        return None
+    r = _RESPONSE.search(text)
+    return m.group(1).lower(), int(m.group(2)), float(r.group(1)) if r else None
 
 
 def read_mirror_index(folder: Path) -> list[dict]:
@@ -222,7 +266,7 @@ def load(folder: Path, progress: Callable[[str], None] | None = None) -> Recorde
                     s.stimulus_rows.append(row)
                     if row.get("applied") is not None:
                         unit = f" ({row['unit']})" if row.get("unit") else ""
-                        s.stimulus.setdefault(f"{row['parameter']}{unit}", []).append((row["t"], row["applied"]))
+                        s.stimulus.setdefault(f"{row['parameter']}{unit}", []).append((row["t"], float(row["applied"])))
             elif name.endswith("-ratings"):
                 for t, (payload,) in zip(stamps, series, strict=True):
                     row = json.loads(payload)
@@ -261,14 +305,13 @@ def load(folder: Path, progress: Callable[[str], None] | None = None) -> Recorde
 
 
 def ratings_from_events(events: list[dict]) -> list[dict]:
-    """Ratings as the event log words them ("SUDS 45 (after 1.5 s)")."""
+    """Ratings as the event log words them (see :func:`parse_rating`)."""
     found = []
     for e in events:
-        words = e.get("text", "").split()
-        if e.get("kind") == "answer" and len(words) > 1 and words[1].isdigit():
-            found.append(
-                {"kind": words[0].lower(), "value": int(words[1]), "headset": e.get("headset", ""), "t": e["t"]}
-            )
+        parsed = parse_rating(e["text"]) if e["kind"] == "answer" else None
+        if parsed:
+            kind, value, response_s = parsed
+            found.append({"kind": kind, "value": value, "response_s": response_s, "headset": e["headset"], "t": e["t"]})
     return found
 
 

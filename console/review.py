@@ -119,13 +119,9 @@ class ReviewModel:
         self.changed = Signal()
         self.events: list[dict] = sorted(session.events, key=lambda e: e["t"])
         self.signals: list[Stream] = physiology(session)
-        # Lookups at 20 Hz during playback: search sorted arrays made once, not lists per call.
+        # Lookups at 20 Hz during playback: search sorted arrays made once, not lists per call
+        # (the session does the same for its stimulus and mirror frames).
         self._event_t = [float(e["t"]) for e in self.events]
-        self._stimulus = {
-            label: ([float(p[0]) for p in points], [float(p[1]) for p in points])
-            for label, points in session.stimulus.items()
-        }
-        self._frame_t = [f.t for f in session.mirror]
         self._ratings: dict[str, tuple[list[float], list[dict]]] = {}
         for r in sorted(session.ratings, key=lambda r: r["t"]):
             times, rows = self._ratings.setdefault(r["kind"], ([], []))
@@ -228,13 +224,8 @@ class ReviewModel:
         return bisect.bisect_right(self._event_t, self.t if t is None else t) - 1
 
     def stimulus_at(self, t: float) -> dict[str, float]:
-        """The applied value of each parameter at ``t`` (the same as ``session.stimulus_at``)."""
-        values = {}
-        for label, (times, applied) in self._stimulus.items():
-            i = bisect.bisect_right(times, t) - 1
-            if i >= 0:
-                values[label] = applied[i]
-        return values
+        """The applied value of each parameter at ``t``."""
+        return self.session.stimulus_at(t)
 
     def ratings_at(self, t: float) -> dict[str, RatingAt]:
         found = {}
@@ -245,11 +236,9 @@ class ReviewModel:
         return found
 
     def frame_at(self, t: float) -> tuple[MirrorFrame | None, float | None]:
-        i = bisect.bisect_right(self._frame_t, t) - 1
-        if i < 0:
-            return None, None
-        frame = self.session.mirror[i]
-        return frame, t - frame.t
+        """The mirror frame shown at ``t`` and how old it was then."""
+        frame = self.session.frame_at(t)
+        return (frame, t - frame.t) if frame is not None else (None, None)
 
     @staticmethod
     def value_at(stream: Stream, t: float) -> list[float] | None:

@@ -20,7 +20,6 @@ in WAL mode readers never block the writer.
 from __future__ import annotations
 
 import json
-import math
 import re
 import sqlite3
 from collections.abc import Iterator
@@ -29,6 +28,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
+
+from console.recorded import parse_rating, read_events
 
 FILENAME = "vrclinic.sqlite3"
 STATES = ("recording", "complete", "interrupted", "recovered")
@@ -118,8 +119,6 @@ MIGRATIONS: list[tuple[int, str, str]] = [
 ]
 
 _CODE = re.compile(r"[A-Za-z0-9._-]{1,32}", re.ASCII)
-_RATING = re.compile(r"^(SUDS|Expectancy)\s+(\d+)", re.IGNORECASE)
-_RESPONSE = re.compile(r"\((?:after|answered in)\s+(\d+(?:\.\d+)?)\s*s\)", re.IGNORECASE)
 
 
 class StoreError(RuntimeError):
@@ -260,16 +259,6 @@ def _statements(script: str) -> Iterator[str]:
             buf = ""
     if buf.strip(" \t\r\n;"):
         raise StoreError(f"Migration script ends with an incomplete statement: {buf.strip()[:80]!r}.")
-
-
-def parse_rating(text: str) -> tuple[str, int, float | None] | None:
-    """A rating from an ``answer`` event's text ("SUDS 45 (answered in 1.5 s)"): kind, value,
-    response time; None for anything else (an expired prompt, another kind of answer)."""
-    m = _RATING.match(text)
-    if not m:
-        return None
-    r = _RESPONSE.search(text)
-    return m.group(1).lower(), int(m.group(2)), float(r.group(1)) if r else None
 
 
 class SessionStore:
@@ -706,32 +695,13 @@ class SessionStore:
 
     @staticmethod
     def _events(path: Path) -> tuple[list[EventRow], int]:
-        """The folder's event log and how many lines could not be read (normally only a
-        last line cut short by a crash). Read as bytes: a cut can split a UTF-8 character."""
-        if not path.exists():
-            return [], 0
+        """The folder's event log (read as everything else reads it) and how many lines could
+        not be read (normally only a last line cut short by a crash)."""
         try:
-            data = path.read_bytes()
+            rows, skipped = read_events(path)
         except OSError as exc:
             raise StoreError(f"{path} cannot be read ({exc}).") from exc
-        events: list[EventRow] = []
-        skipped = 0
-        for raw in data.split(b"\n"):
-            if not raw.strip():
-                continue
-            try:
-                row = json.loads(raw.decode("utf-8"))
-                at = float(row["at"])
-                session_s = row.get("session_s")
-                session_s = None if session_s is None else float(session_s)
-                if not math.isfinite(at) or not isinstance(row["kind"], str):
-                    raise ValueError("bad row")
-                events.append(
-                    EventRow(at, session_s, row["kind"], str(row.get("headset") or ""), str(row.get("text") or ""))
-                )
-            except (UnicodeDecodeError, ValueError, TypeError, KeyError, AttributeError):
-                skipped += 1
-        return events, skipped
+        return [EventRow(r["at"], r["session_s"], r["kind"], r["headset"], r["text"]) for r in rows], skipped
 
     # -- plans -------------------------------------------------------------------------
 
