@@ -45,6 +45,7 @@ from typing import IO
 
 import numpy as np
 
+from console import version
 from console.recorded import EVENTS, MANIFEST, XDF, RecordedSession, SessionFileError, Signal, load
 
 Progress = Callable[[str], None]
@@ -72,15 +73,6 @@ _WINDOWS_RESERVED = {"con", "prn", "aux", "nul"} | {f"{p}{i}" for p in ("com", "
 
 class ExportError(RuntimeError):
     """The export cannot be written; the text says why and what to do."""
-
-
-def _version() -> str:
-    try:
-        from importlib.metadata import version
-
-        return version("vrclinic")
-    except Exception:  # not installed as a package (running from a checkout)
-        return "unknown"
 
 
 def safe_name(name: str) -> str:
@@ -216,7 +208,7 @@ def readme_text(s: RecordedSession, files: list[tuple[str, str]]) -> str:
     """What a researcher needs to use the files without asking us: what each one is, the clock,
     whose session it is (pseudonymous code only) and what went wrong while recording."""
     lines = [
-        f"vrclinic export (vrclinic {_version()}, export format {EXPORT_FORMAT})",
+        f"vrclinic export (vrclinic {version()}, export format {EXPORT_FORMAT})",
         "=" * 60,
         "",
         f"Session id:      {session_id(s)}"

@@ -25,7 +25,6 @@ import csv
 import json
 import os
 import queue
-import re
 import shutil
 import socket
 import subprocess
@@ -39,6 +38,8 @@ from pathlib import Path
 
 import pylsl
 
+from console import version
+from console.physio.streams import with_v4address
 from console.recorded import EVENTS, MANIFEST, MIRROR_COLUMNS, MIRROR_DIR, MIRROR_INDEX, XDF
 from console.session import LogEntry, Rating, SessionModel
 
@@ -132,22 +133,19 @@ class SessionOutlets:
             rating.at,
         )
 
-    def infos(self, timeout: float = 2.0) -> list[pylsl.StreamInfo]:
-        """These streams as a recorder needs them (resolved, with their network address)."""
-        found = []
-        for name in self.names.values():
-            found += pylsl.resolve_byprop("name", name, 1, timeout)
-        return found
-
 
 # -- the session folder ------------------------------------------------------------------
 
 
+def write_json_atomically(path: Path, doc: dict) -> None:
+    """A crash leaves the old file or the new one, never half of one."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
 def write_manifest(folder: Path, manifest: dict) -> None:
-    """Atomically: a crash leaves the old manifest or the new one, never half of one."""
-    tmp = folder / (MANIFEST + ".tmp")
-    tmp.write_text(json.dumps(manifest, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    os.replace(tmp, folder / MANIFEST)
+    write_json_atomically(folder / MANIFEST, manifest)
 
 
 def wall_now() -> str:
@@ -267,12 +265,11 @@ class MirrorRecorder:
 
 
 def _with_address(info: pylsl.StreamInfo) -> str:
-    """The stream's XML for the recorder process. A resolved description leaves the
-    sender's address empty (liblsl keeps it elsewhere); for a stream of this computer we
-    fill it in, so the recorder connects straight away instead of searching for it."""
+    """The stream's XML for the recorder process, with the address filled in for a stream of
+    this computer, so the recorder connects straight away instead of searching for it."""
     xml = info.as_xml()
     if info.hostname() == socket.gethostname():
-        xml = re.sub(r"<v4address\s*/>|<v4address>\s*</v4address>", "<v4address>127.0.0.1</v4address>", xml, count=1)
+        xml = with_v4address(xml, "127.0.0.1", only_if_empty=True)
     return xml
 
 
@@ -407,9 +404,7 @@ class RecordingSettings:
             doc = {}
         doc["recording"] = asdict(self)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
-        os.replace(tmp, path)
+        write_json_atomically(path, doc)
 
 
 def _free_mb(folder: Path) -> float:
@@ -491,7 +486,7 @@ class SessionRecording:
             "state": "recording",
             "pid": os.getpid(),
             "host": socket.gethostname(),
-            "console": f"vrclinic {_version()}",
+            "console": f"vrclinic {version()}",
             "mirror_fps": self.mirror_fps,
         }
         try:
@@ -661,12 +656,3 @@ class SessionRecording:
             except OSError as exc:
                 self._messages.put(("error", f"could not finish {MANIFEST}: {exc}"))
             self.finished.set()
-
-
-def _version() -> str:
-    try:
-        from importlib.metadata import version
-
-        return version("vrclinic")
-    except Exception:  # running from a source tree without installing
-        return "dev"

@@ -159,6 +159,18 @@ def describe(info: pylsl.StreamInfo, found_via: str = "multicast") -> StreamDesc
     )
 
 
+def with_v4address(xml: str, v4address: str, only_if_empty: bool = False) -> str:
+    """A stream description's XML with the sender's IPv4 address set (a resolved description
+    leaves it empty: liblsl keeps the address elsewhere, and a description that crosses a
+    process boundary needs it to connect)."""
+    pattern = (
+        r"<v4address\s*/>|<v4address>\s*</v4address>"
+        if only_if_empty
+        else r"<v4address\s*/>|<v4address>[^<]*</v4address>"
+    )
+    return re.sub(pattern, f"<v4address>{v4address}</v4address>", xml, count=1)
+
+
 def info_from_xml(xml: str, v4address: str | None = None) -> pylsl.StreamInfo:
     """A pylsl StreamInfo from the XML a resolver or inlet produced (``as_xml()``).
 
@@ -167,9 +179,7 @@ def info_from_xml(xml: str, v4address: str | None = None) -> pylsl.StreamInfo:
     description crossed a process boundary.
     """
     if v4address:
-        xml = re.sub(
-            r"<v4address\s*/>|<v4address>[^<]*</v4address>", f"<v4address>{v4address}</v4address>", xml, count=1
-        )
+        xml = with_v4address(xml, v4address)
     handle = _liblsl.lsl_streaminfo_from_xml(xml.encode("utf-8"))
     if not handle:
         raise ValueError("liblsl could not read this stream description")
