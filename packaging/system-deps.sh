@@ -4,7 +4,28 @@
 # command to run. Usage: packaging/system-deps.sh test|demo
 #   test: what Qt needs to draw offscreen (the test suite)
 #   demo: also what it needs for a real window on an X11 desktop
+# For `test` it also tries to install the engine toolchains that the Unity and Godot SDK
+# tests use (Mono's C# compiler, NUnit, a headless Godot 3). Those are optional: when they
+# cannot be installed it says so, and their tests skip with the same message.
 set -u
+engines=(mono-mcs nunit-console godot3-server)
+install_engines() {
+  local missing=() pkg
+  for pkg in "${engines[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "Installing the engine SDK test toolchains: ${missing[*]}"
+    apt-get install -y -qq "${missing[@]}" >/dev/null 2>&1 || \
+      { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq "${missing[@]}" >/dev/null 2>&1; } || \
+      echo "Could not install ${missing[*]}: the Unity/Godot SDK tests will be skipped." >&2
+  else
+    echo "Not installed: ${missing[*]}; the Unity/Godot SDK tests will be skipped." >&2
+    echo "To run them: sudo apt-get install ${missing[*]}" >&2
+  fi
+  return 0
+}
 mode=${1:-test}
 need=(libgl1 libegl1 libfontconfig1 libglib2.0-0 libdbus-1-3 libxkbcommon0)
 if [ "$mode" = demo ]; then
@@ -13,6 +34,7 @@ fi
 if ! command -v dpkg-query >/dev/null 2>&1; then
   exit 0  # not Debian/Ubuntu: nothing to check here; Qt names any missing library when it starts
 fi
+[ "$mode" = test ] && install_engines
 missing=()
 for pkg in "${need[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

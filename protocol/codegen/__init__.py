@@ -13,17 +13,25 @@ from protocol import schema
 from protocol.codegen import python_types, spec_md, vectors
 
 PROTOCOL_DIR = Path(__file__).resolve().parent.parent
+REPO_DIR = PROTOCOL_DIR.parent
+
+# One entry per engine SDK (Unity C#, Godot GDScript): a function proto -> {path: text}.
+ENGINE_GENERATORS: list = []
 GENERATED_HEADER = "Generated from protocol/messages.toml by `vrclinic protocol generate`. Do not edit."
 
 
 def outputs(proto: schema.Protocol | None = None) -> dict[Path, str]:
     """Every generated file, keyed by its path, rendered from the declaration."""
     proto = proto or schema.load()
-    return {
+    files = {
         PROTOCOL_DIR / "messages.py": python_types.render(proto),
         PROTOCOL_DIR / "SPEC.md": spec_md.render(proto),
         PROTOCOL_DIR / "vectors" / "golden.json": vectors.render(proto),
     }
+    # Engine SDK generators: each returns {path: text} for the files it owns.
+    for engine_files in ENGINE_GENERATORS:
+        files.update(engine_files(proto))
+    return files
 
 
 def stale(proto: schema.Protocol | None = None) -> list[Path]:
