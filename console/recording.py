@@ -55,9 +55,26 @@ def _marker_info(name: str, kind: str, source_id: str) -> pylsl.StreamInfo:
     return info
 
 
+# The live metrics stream's channels: (name, unit). Missing values are NaN.
+METRIC_CHANNELS = (("hr_bpm", "bpm"), ("scl_us", "µS"), ("scr_per_min", "1/min"), ("arousal_pct", "%"))
+
+
+def _metrics_info(name: str, source_id: str) -> pylsl.StreamInfo:
+    info = pylsl.StreamInfo(name, "Metrics", len(METRIC_CHANNELS), pylsl.IRREGULAR_RATE, pylsl.cf_float32, source_id)
+    info.desc().append_child_value("manufacturer", "vrclinic console")
+    channels = info.desc().append_child("channels")
+    for label, unit in METRIC_CHANNELS:
+        ch = channels.append_child("channel")
+        ch.append_child_value("label", label)
+        ch.append_child_value("unit", unit)
+        ch.append_child_value("type", "Metrics")
+    return info
+
+
 class SessionOutlets:
     """The session's own streams: ``PREFIX-events``, ``PREFIX-stimulus``, ``PREFIX-ratings``,
-    ``PREFIX-telemetry`` (each headset's frame rate, battery, temperature and head pose)."""
+    ``PREFIX-telemetry`` (each headset's frame rate, battery, temperature and head pose), and
+    ``PREFIX-metrics`` (live heart rate, skin conductance, SCRs a minute and arousal index)."""
 
     def __init__(self, model: SessionModel, prefix: str = "vrclinic"):
         self.model = model
@@ -72,12 +89,23 @@ class SessionOutlets:
         model.parameter_changed.connect(self._parameter)
         model.rated.connect(self._rated)
         model.telemetry_received.connect(self._telemetry)
+        # Live metrics as numbers (not JSON): review and report plot them like any signal.
+        self.names["metrics"] = f"{prefix}-metrics"
+        self._metrics = pylsl.StreamOutlet(_metrics_info(self.names["metrics"], f"{self.names['metrics']}-{tag}"))
+        model.measured.connect(self._measured)
 
     def _push(self, kind: str, payload: dict, at: float) -> None:
         self._outlets[kind].push_sample([json.dumps(payload, ensure_ascii=False)], at)
 
     def _logged(self, entry: LogEntry) -> None:
-        self._push("events", {"kind": entry.kind, "headset": entry.headset, "text": entry.text}, entry.at)
+        payload = {"kind": entry.kind, "headset": entry.headset, "text": entry.text}
+        if entry.data is not None:
+            payload["data"] = entry.data
+        self._push("events", payload, entry.at)
+
+    def _measured(self, at: float, values: dict[str, float | None]) -> None:
+        sample = [float("nan") if values.get(name) is None else float(values[name]) for name, _ in METRIC_CHANNELS]
+        self._metrics.push_sample(sample, at)
 
     def _parameter(self, headset: str, name: str) -> None:
         h = self.model.headsets.get(headset)
@@ -183,6 +211,8 @@ class EventJournal:
             "headset": entry.headset,
             "text": entry.text,
         }
+        if entry.data is not None:
+            row["data"] = entry.data
         self._fh.write(json.dumps(row, ensure_ascii=False) + "\n")
         self._fh.flush()  # into the OS: survives the console being killed
         if time.monotonic() - self._last_sync > 1.0:  # onto the disk: survives power loss, once a second

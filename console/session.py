@@ -107,9 +107,12 @@ class Headset:
 @dataclass(frozen=True)
 class LogEntry:
     at: float  # console clock
-    kind: str  # link, control, prompt, answer, marker, safety, error
+    kind: str  # link, control, prompt, answer, marker, safety, error, step, decision
     headset: str
     text: str
+    # The numbers behind the text, for entries a report or an audit reads back (a step's
+    # values, a suggestion and what it was based on, a threshold crossed). JSON-able.
+    data: dict | None = None
 
 
 @dataclass(frozen=True)
@@ -164,16 +167,21 @@ class SessionModel:
         self.marked = Signal()  # (Mark)
         self.current_changed = Signal()  # (name)
         self.presets_changed = Signal()  # ()
+        self.measured = Signal()  # (console clock, {metric: value or None}): live physiology metrics
 
     # -- helpers --------------------------------------------------------------------
     def elapsed(self) -> float:
         return self.clock() - self.started_at
 
-    def note(self, kind: str, headset: str, text: str) -> LogEntry:
-        entry = LogEntry(self.clock(), kind, headset, text)
+    def note(self, kind: str, headset: str, text: str, data: dict | None = None) -> LogEntry:
+        entry = LogEntry(self.clock(), kind, headset, text, data)
         self.log.append(entry)
         self.logged.emit(entry)
         return entry
+
+    def measure(self, at: float, values: dict[str, float | None]) -> None:
+        """Live metrics computed from the physiology (heart rate, arousal...), for recording."""
+        self.measured.emit(at, values)
 
     def mark(self, label: str, kind: str, at: float | None = None) -> None:
         m = Mark(self.clock() if at is None else at, label, kind)

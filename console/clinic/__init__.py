@@ -1,0 +1,1 @@
+"""The clinical workflow: hierarchies and plans, decision support and safety. No Qt."""
