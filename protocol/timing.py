@@ -75,6 +75,10 @@ class PeerClock:
             self._samples.popleft()
 
     # -- heartbeats -----------------------------------------------------------------
+    def restart_sequence(self) -> None:
+        """The peer restarted (a new session): its next beats start from seq 0."""
+        self.last_seq = -1
+
     def on_heartbeat(self, beat: messages.Heartbeat, received_at: float) -> bool:
         """Record a heartbeat from the peer; True when it counts as proof of life."""
         if beat.echo_seq >= 0 and beat.echo_seq != self._last_echo_seq:

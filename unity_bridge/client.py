@@ -358,6 +358,10 @@ class EngineClient:
             events.append(Refused("version_mismatch", text))
             return
         self._decoder.peer_minor = welcome.protocol_minor
+        if self.welcome is not None and welcome.session_id != self.welcome.session_id:
+            # Another console run: it numbers its heartbeats from 0 again. Without this, its
+            # beats would look like duplicates of the old console's and the watchdog would trip.
+            self._clock.restart_sequence()
         resumed = self._had_session
         self.welcome = welcome
         self.heartbeat_interval_s = welcome.heartbeat_interval_ms / 1000

@@ -164,19 +164,21 @@ class FakeConsole:
         self.rid = b""
         self.ids = iter(range(1, 10**6))
 
-    def handshake(self, client: EngineClient) -> None:
+    def handshake(self, client: EngineClient, session_id: str = "s") -> None:
         deadline = now() + 5
-        while not self.router.poll(10):
-            client.poll(0.02)
-            assert now() < deadline, "no hello"
-        self.rid, frame = self.router.recv_multipart()
-        hello = codec.decode(frame, receiver="console").message
+        hello = None
+        while not isinstance(hello, messages.Hello):  # after a bye, other messages may come first
+            while not self.router.poll(10):
+                client.poll(0.02)
+                assert now() < deadline, "no hello"
+            self.rid, frame = self.router.recv_multipart()
+            hello = codec.decode(frame, receiver="console").message
         self.send(
             messages.Welcome(
                 protocol_major=codec.PROTO.major,
                 protocol_minor=codec.PROTO.minor,
                 console_name="fake",
-                session_id="s",
+                session_id=session_id,
                 heartbeat_interval_ms=100,
                 watchdog_timeout_ms=round(TIMEOUT_S * 1000),
                 sent_at=now(),
@@ -232,6 +234,28 @@ def test_good_beats_keep_it_quiet():
             seq += 1
             console.send(messages.Heartbeat(seq=seq, sent_at=now()))
             assert not any(isinstance(e, ConsoleGone) for e in client.poll(0.1))
+    finally:
+        client.close()
+        console.close()
+
+
+def test_a_restarted_console_counting_its_beats_from_zero_again_keeps_the_watchdog_quiet():
+    """A console that ran for an hour sent beat 36 000; restarted, it counts from 0 again.
+    Its beats are proof of life, not duplicates of the old console's."""
+    console = FakeConsole()
+    client = EngineClient(f"tcp://127.0.0.1:{console.port}", "e", engine="t", app_version="1", scenes=[])
+    try:
+        console.handshake(client, session_id="before")
+        console.send(messages.Heartbeat(seq=36_000, sent_at=now()))
+        client.poll(0.1)
+        console.send(messages.Bye(reason=messages.ByeReason.RESTARTING, text="restarting"))
+        console.handshake(client, session_id="after")
+        started, seq = now(), 0
+        while now() - started < 1.5:
+            console.send(messages.Heartbeat(seq=seq, sent_at=now()))
+            seq += 1
+            assert not any(isinstance(e, ConsoleGone) for e in client.poll(0.1)), "new console's beats ignored"
+        assert client.state == EngineState.CONNECTED and not client.console_gone
     finally:
         client.close()
         console.close()
