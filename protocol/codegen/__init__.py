@@ -10,13 +10,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from protocol import schema
-from protocol.codegen import python_types, spec_md, vectors
+from protocol.codegen import csharp, gdscript, python_types, spec_md, vectors
 
 PROTOCOL_DIR = Path(__file__).resolve().parent.parent
 REPO_DIR = PROTOCOL_DIR.parent
 
 # One entry per engine SDK (Unity C#, Godot GDScript): a function proto -> {path: text}.
-ENGINE_GENERATORS: list = []
+ENGINE_GENERATORS: list = [csharp.files, gdscript.files]
 GENERATED_HEADER = "Generated from protocol/messages.toml by `vrclinic protocol generate`. Do not edit."
 
 

@@ -24,7 +24,8 @@ def test_a_changed_declaration_makes_every_generated_file_stale():
     proto = schema.load()
     bumped = dataclasses.replace(proto, minor=proto.minor + 1)
     stale = {p.name for p in codegen.stale(bumped)}
-    assert stale == {"messages.py", "SPEC.md", "golden.json"}
+    # Python, the spec and the vectors; the Unity package's C# and the Godot addons' GDScript.
+    assert {"messages.py", "SPEC.md", "golden.json", "Messages.g.cs", "GoldenVectors.g.cs", "messages.gd"} <= stale
 
 
 def test_generated_python_types_match_the_declaration():
