@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -144,6 +145,12 @@ def _sessions(args: argparse.Namespace) -> int:
     return 0
 
 
+def _conformance(args: argparse.Namespace) -> int:
+    from protocol import conformance
+
+    return conformance.main(args)
+
+
 def _metrics(args: argparse.Namespace) -> int:
     from console.metrics import run
 
@@ -159,8 +166,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_protocol)
 
     p = sub.add_parser("headset-sim", help="run a simulated headset (engine client) against a console")
-    p.add_argument("--console", default="tcp://127.0.0.1:5555", help="console address (default %(default)s)")
-    p.add_argument("--name", default="simulated-headset", help="headset name shown in the console")
+    # Defaults from the environment, as every engine client takes them (e.g. `vrclinic conformance`).
+    p.add_argument(
+        "--console",
+        default=os.environ.get("VRCLINIC_CONSOLE", "tcp://127.0.0.1:5555"),
+        help="console address (default: $VRCLINIC_CONSOLE or tcp://127.0.0.1:5555; now %(default)s)",
+    )
+    p.add_argument(
+        "--name",
+        default=os.environ.get("VRCLINIC_HEADSET", "simulated-headset"),
+        help="headset name shown in the console (default: $VRCLINIC_HEADSET or simulated-headset)",
+    )
     p.add_argument("--answer-delay", type=float, default=2.0, help="seconds the patient takes to answer a prompt")
     p.add_argument("--seed", type=int, default=None, help="seed of the simulated patient")
     p.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
@@ -220,6 +236,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-script", action="store_true", help="do not play the demo session; you drive")
     p.add_argument("--record", metavar="DIR", default=None, help="record the session (XDF) into this folder")
     p.set_defaults(func=_demo)
+
+    p = sub.add_parser("conformance", help="check an engine client against the protocol (plays the console)")
+    p.add_argument("--client", default=None, help='the client command, e.g. "vrclinic headset-sim" (shell-split)')
+    p.add_argument("--only", action="append", metavar="NAME", help="run only this check (repeat, or comma-separate)")
+    p.add_argument("--json", action="store_true", help="print the results as JSON instead of a table")
+    p.add_argument("--timeout", type=float, default=30.0, help="hard limit per check in s (default %(default)s)")
+    p.add_argument("--startup", type=float, default=10.0, help="s allowed until the first hello (default %(default)s)")
+    p.add_argument("--name", default="conformance-headset", help="VRCLINIC_HEADSET for the client (%(default)s)")
+    p.add_argument("--list", action="store_true", help="list the checks and exit")
+    p.add_argument("-v", "--verbose", action="store_true", help="show the evidence of passed checks too")
+    p.set_defaults(func=_conformance)
     return parser
 
 
