@@ -33,11 +33,13 @@ def run_console(
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
+    from console.clinic.workflow import ClinicalSession
     from console.demo import ScriptPlayer
     from console.physio.acquisition import Acquisition
     from console.physio.live_metrics import LiveMetrics
     from console.physio.streams import StreamDirectory
     from console.qt.bridge import LinkBridge
+    from console.qt.clinic_panel import ClinicPanel
     from console.qt.main_window import MainWindow
     from console.qt.physio_panel import PhysioPanel
     from console.qt.recording_bar import RecordingBar
@@ -70,7 +72,7 @@ def run_console(
     directory = StreamDirectory().start()
     acquisition = Acquisition()
     # In the session window the stream table stays short (it scrolls): people look at the traces.
-    physio = PhysioPanel(directory, acquisition, session_start=model.started_at, table_rows=3)
+    physio = PhysioPanel(directory, acquisition, session_start=model.started_at, table_rows=2, compact=True)
     outlets = SessionOutlets(model)  # the session's own LSL streams, for any recorder on the network
     controller = RecordingController(
         model,
@@ -81,7 +83,14 @@ def run_console(
     )
     bridge.frame_tap = controller.frame_tap
     live = LiveMetrics(acquisition, acquisition.selected).start()  # its own thread
-    window = MainWindow(model, bridge, physio=physio, recording=RecordingBar(controller), live=live)
+    clinic = ClinicPanel(ClinicalSession(model), controller.store, lambda: controller.patient)
+    if script:
+        from console.demo import Step, demo_plan
+
+        # The demo offers its spider hierarchy in Plan… and, after the scripted part, runs it.
+        clinic.default_plan = demo_plan()
+        script = [*script, Step(52.0, "start the exposure plan", lambda _m: clinic.clinic.begin(demo_plan()))]
+    window = MainWindow(model, bridge, physio=physio, recording=RecordingBar(controller), live=live, clinic=clinic)
     physio.known_host_added.connect(lambda text: window.statusBar().showMessage(text, 10_000))
     window.show()
     window.offer_recovery(quiet=True)

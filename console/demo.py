@@ -7,6 +7,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from console.clinic.plan import Hierarchy, SessionPlan
+from console.clinic.plan import Step as HierarchyStep
 from console.session import SessionModel
 
 
@@ -34,6 +36,32 @@ def demo_script() -> list[Step]:
         Step(47.0, "resume", lambda m: m.resume(fade_s=2.0)),
         Step(50.0, "ask SUDS", lambda m: m.ask("suds")),
     ]
+
+
+def demo_plan() -> SessionPlan:
+    """A spider hierarchy for the demo patient, with short times so that a demo shows the
+    steps, the expectancy questions and the suggestions within a few minutes."""
+    steps = (
+        HierarchyStep("One spider across the room", "spiders", {"distance": 4.0, "count": 1, "movement": 0.2}, 20),
+        HierarchyStep(
+            "Two spiders at 2.5 m",
+            "spiders",
+            {"distance": 2.5, "count": 2, "movement": 0.4},
+            40,
+            {"distance": (2.5, 4.0), "movement": (0.1, 0.4)},
+        ),
+        HierarchyStep("Three spiders at 1.2 m", "spiders", {"distance": 1.2, "count": 3, "movement": 0.6}, 60),
+        HierarchyStep("Five spiders close, moving", "spiders", {"distance": 0.6, "count": 5, "movement": 0.9}, 85),
+    )
+    hierarchy = Hierarchy("Spiders (demo)", steps)
+    plan = SessionPlan.whole(hierarchy, "Spiders (demo) · today", suds_every_s=15.0, ask_expectancy=True)
+    return SessionPlan(
+        plan.name,
+        hierarchy,
+        tuple(type(p)(p.step, min_s=20.0, max_s=90.0) for p in plan.steps),
+        suds_every_s=15.0,
+        ask_expectancy=True,
+    )
 
 
 class ScriptPlayer:

@@ -174,6 +174,63 @@ def _started(s: RecordedSession) -> str:
     return time.strftime("%Y-%m-%d %H:%M", time.localtime(s.folder.stat().st_mtime))
 
 
+def plan_rows(s: RecordedSession) -> list[list[str]]:
+    """The plan's steps as run: when each started, its expectancy, outcome and violation."""
+    rows: list[list[str]] = []
+    by_position: dict[int, list[str]] = {}
+    expected: dict[int, str] = {}
+    for e in s.events:
+        data = e.get("data") or {}
+        if e["kind"] != "step" or "position" not in data:
+            continue
+        position = int(data["position"])
+        if "label" in data:  # "started"; its expectancy was asked just before
+            values = ", ".join(f"{k}={v:g}" for k, v in (data.get("values") or {}).items())
+            row = [mmss(e["t"]), f"{position}. {data['label']}", values, expected.pop(position, "–"), "–", "–"]
+            rows.append(row)
+            by_position[position] = row
+        elif "expectancy" in data:
+            expected[position] = f"{data['expectancy']} %"
+        elif "violation" in data and position in by_position:
+            by_position[position][3] = f"{data['expected']} %"
+            by_position[position][4] = f"{data['happened']} %"
+            by_position[position][5] = f"{data['violation']:+d} points"
+    return rows
+
+
+def decision_rows(s: RecordedSession) -> list[list[str]]:
+    """Every suggestion, the data it was based on, and what the therapist did with it."""
+    made: dict[int, list[str]] = {}
+    rows = []
+    for e in s.events:
+        data = e.get("data") or {}
+        if e["kind"] != "decision" or "suggestion" not in data:
+            continue
+        n = int(data["suggestion"])
+        if "reasons" in data:
+            based = data.get("based_on") or {}
+            numbers = ", ".join(
+                f"{label} {based[key]}"
+                for key, label in (
+                    ("suds_now", "SUDS"),
+                    ("suds_peak", "peak SUDS"),
+                    ("arousal_now_pct", "arousal %"),
+                    ("hr_now_bpm", "HR"),
+                    ("time_at_step_s", "s at step"),
+                )
+                if based.get(key) is not None
+            )
+            row = [f"#{n}", mmss(e["t"]), data["action"], "; ".join(data["reasons"]), numbers, "open", ""]
+            made[n] = row
+            rows.append(row)
+        elif n in made:
+            response = data.get("response", "")
+            did = f" → {data['action']}" if response == "modified" else ""
+            made[n][5] = f"{response}{did} after {data.get('after_s', 0):.0f} s"
+            made[n][6] = data.get("why") or ""
+    return rows
+
+
 def render_html(s: RecordedSession, png: bytes, body: Physiology | None = None, steps: list[Step] = ()) -> str:
     suds = [r for r in s.ratings if r["kind"] == "suds"]
     peak = max(suds, key=lambda r: r["value"]) if suds else None
@@ -191,6 +248,16 @@ def render_html(s: RecordedSession, png: bytes, body: Physiology | None = None, 
         ["Last SUDS", f"{suds[-1]['value']} at {mmss(suds[-1]['t'])}" if suds else "–"],
         ["Safety events", str(len(safety))],
     ]
+    plan = plan_rows(s)
+    decisions = decision_rows(s)
+    if plan:
+        summary.append(["Exposure plan", f"{len(plan)} step(s) started"])
+    if decisions:
+        responses = [r[5].split(" ")[0] for r in decisions]
+        counted = ", ".join(
+            f"{responses.count(w)} {w}" for w in ("accepted", "modified", "dismissed", "expired", "open")
+        )
+        summary.append(["Suggestions", f"{len(decisions)}: {counted}"])
     body = body or Physiology()
     if body.hr is not None:
         _t, bpm = body.hr.series(step_s=1.0)
@@ -254,6 +321,14 @@ rate, then skin conductance.</div>
     }
 <div class="sub">A step runs from one change of the stimulus to the next. End-of-step heart rate and skin
 conductance are means over the step's last {END_WINDOW_S:.0f} s (or the whole step if shorter).</div>
+<h2>Exposure plan: steps, expectancy and its violation</h2>{
+        _table(["started", "step", "values", "expected", "happened", "violation"], plan)
+    }
+<div class="sub">Expectancy asked before each step ("how likely is what you fear, 0–100 %"), the outcome after
+it; a positive violation means the feared outcome happened less than expected.</div>
+<h2>Decision support: audit trail</h2>{
+        _table(["", "time", "suggested", "reasons", "based on", "therapist", "why"], decisions)
+    }
 <h2>Stimulus (applied values)</h2>{_table(["parameter", "first", "highest", "lowest", "last"], stim_rows)}
 <h2>Ratings</h2>{_table(["time", "kind", "value"], [[mmss(r["t"]), r["kind"], str(r["value"])] for r in s.ratings])}
 <h2>Safety events</h2>{

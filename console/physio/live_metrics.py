@@ -91,6 +91,11 @@ def arousal(reading: dict[str, float | None], baseline: Baseline) -> tuple[float
     return pct, ", ".join(w for _, w in words)
 
 
+def _finite(value: float) -> float | None:
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
 class LiveMetrics:
     def __init__(
         self,
@@ -174,9 +179,10 @@ class LiveMetrics:
             if len(t) > skin.nominal_rate * 8:
                 sc = metrics.skin_conductance(data[:, 0].astype(float), skin.nominal_rate, t0=float(t[0]))
                 eda_quality = sc.quality
-                if sc.quality != "poor":
-                    values["scl_us"] = float(sc.scl_at(float(t[-1])))
-                    values["scr_per_min"] = float(sc.scr_per_min(float(t[0]), float(t[-1])))
+                if sc.quality != "poor" and len(sc.t):
+                    # The metric's own time axis: the samples' jittered stamps can end past it.
+                    values["scl_us"] = _finite(sc.scl_at(float(sc.t[-1])))
+                    values["scr_per_min"] = _finite(sc.scr_per_min(float(sc.t[0]), float(sc.t[-1])))
                 newest = max(newest or 0.0, float(t[-1]))
         now = newest if newest is not None else self.clock()
         with self._lock:

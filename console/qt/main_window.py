@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 
 from console.physio.live_metrics import LiveMetrics
 from console.qt.bridge import LinkBridge
+from console.qt.clinic_panel import ClinicPanel
 from console.qt.mirror_view import MirrorView
 from console.qt.panels import EventLog, HeadsetsPanel, SelfReportPanel, StimulusPanel
 from console.qt.recording_bar import RecordingBar, RecoveryDialog
@@ -67,11 +68,13 @@ class MainWindow(QMainWindow):
         physio: QWidget | None = None,
         recording: RecordingBar | None = None,
         live: LiveMetrics | None = None,
+        clinic: ClinicPanel | None = None,
         parent: QWidget | None = None,
     ):
         super().__init__(parent)
         self.model, self.bridge, self.physio, self.recording = model, bridge, physio, recording
-        self.live = live
+        self.live, self.clinic = live, clinic
+        self._last_reading_at: float | None = None
         self.setWindowTitle("vrclinic — live session")
         self.setStyleSheet(STYLE)
 
@@ -121,7 +124,9 @@ class MainWindow(QMainWindow):
         left = QSplitter(Qt.Orientation.Vertical)
         left.addWidget(self.headsets)
         left.addWidget(self.stimulus)
-        left.setSizes([110, 450])
+        if clinic is not None:  # the plan under the sliders it drives
+            left.addWidget(clinic)
+        left.setSizes([70, 220, 170] if clinic is not None else [110, 450])
         right = QSplitter(Qt.Orientation.Vertical)
         right.addWidget(self.report)
         right.addWidget(self.log)
@@ -135,7 +140,7 @@ class MainWindow(QMainWindow):
         body.addWidget(top)
         if physio is not None:
             body.addWidget(physio)
-            body.setSizes([480, 460])
+            body.setSizes([500, 440])
 
         # The body in one line: heart rate, skin conductance, the arousal index and its reasons.
         self.arousal = QLabel("")
@@ -158,6 +163,8 @@ class MainWindow(QMainWindow):
         layout.setContentsMargins(8, 6, 8, 4)
         layout.addLayout(bar)
         layout.addWidget(self.banner)
+        if clinic is not None:
+            layout.addWidget(clinic.bar)
         layout.addLayout(body_row)
         layout.addWidget(body, 1)
         self.setCentralWidget(central)
@@ -267,9 +274,22 @@ class MainWindow(QMainWindow):
     def _tick(self) -> None:
         self.model.refresh_link_stats()
         self.clock.setText(clock_text(self.model.elapsed()))
+        reading = self.live.latest() if self.live is not None else None
         if self.live is not None:
-            reading = self.live.latest()
             self.arousal.setText(reading.text() if reading else "Live metrics: starting…")
+        values: dict[str, float | None] = {}
+        if reading is not None:
+            values = {
+                "hr_bpm": reading.hr_bpm,
+                "scl_us": reading.scl_us,
+                "scr_per_min": reading.scr_per_min,
+                "arousal_pct": reading.arousal_pct,
+            }
+            if reading.at != self._last_reading_at:  # each new reading once into the record
+                self._last_reading_at = reading.at
+                self.model.measure(reading.at, values)
+        if self.clinic is not None:
+            self.clinic.clinic.tick(values)
         self._headsets_changed()
 
     def _headsets_changed(self, _name: str = "") -> None:

@@ -318,7 +318,7 @@ class _Row:
     lanes: LanesItem | None = None  # stacked streams: every lane drawn into one image
     next_index: int = 0  # stacked streams: running number of the next sample to draw
     label_every: int = 0  # stacked streams: every how many lanes a channel label fits
-    title: tuple[str, str] = ("", "")
+    title: tuple[str | None, str] = ("", "")
 
     @property
     def stacked(self) -> bool:
@@ -366,9 +366,13 @@ class PhysioPanel(QWidget):
         auto_plot: Callable[[StreamDescription], bool] = default_auto_plot,
         clock: Callable[[], float] | None = None,
         table_rows: int = TABLE_MAX_ROWS,
+        compact: bool = False,
     ):
         super().__init__(parent)
         self.table_rows = table_rows  # rows shown before the table scrolls
+        # In the session window the traces need every pixel: no plot titles unless a stream
+        # has a problem to show, and the known-host field in the header row.
+        self.compact = compact
         self.directory = directory
         self.acquisition = acquisition
         self.clock = clock or acquisition.clock
@@ -443,10 +447,15 @@ class PhysioPanel(QWidget):
         self.table.itemChanged.connect(self._on_item_changed)
         top_layout.addWidget(self.table)
 
-        hosts = QHBoxLayout()
-        hosts.addWidget(QLabel("Sensors on another computer not found?"))
+        hosts = header if self.compact else QHBoxLayout()
+        if not self.compact:
+            hosts.addWidget(QLabel("Sensors on another computer not found?"))
         self.host_edit = QLineEdit()
-        self.host_edit.setPlaceholderText("its IP address or name, e.g. 192.168.1.20")
+        self.host_edit.setPlaceholderText(
+            "sensors on another computer? its IP address"
+            if self.compact
+            else "its IP address or name, e.g. 192.168.1.20"
+        )
         self.host_edit.returnPressed.connect(self._on_add_host)
         hosts.addWidget(self.host_edit, 1)
         self.host_button = QPushButton("Add known host…")
@@ -455,13 +464,22 @@ class PhysioPanel(QWidget):
         )
         self.host_button.clicked.connect(self._on_add_host)
         hosts.addWidget(self.host_button)
-        top_layout.addLayout(hosts)
+        if not self.compact:
+            top_layout.addLayout(hosts)
         self.host_label = QLabel("")
         self.host_label.setWordWrap(True)
         self.host_label.setStyleSheet("color: #4d5656;")
         self.host_label.setVisible(False)
         top_layout.addWidget(self.host_label)
         splitter.addWidget(top)
+        if self.compact:
+            # The stream table is the technician's; the traces are the therapist's. Shown on demand.
+            self.streams_button = QPushButton("Streams ▾")
+            self.streams_button.setCheckable(True)
+            self.streams_button.setToolTip("Show the stream table: which streams, rates, scaling and signal quality")
+            self.streams_button.toggled.connect(top.setVisible)
+            header.insertWidget(2, self.streams_button)
+            top.setVisible(False)
 
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setBackground(BACKGROUND)
@@ -1027,6 +1045,8 @@ class PhysioPanel(QWidget):
                 row.curves[c] = curve
             left.setTicks(None)
             label = stream.label(row.channels[0]) if n == 1 else stream.type
+            if self.compact:  # short plots: the type alone, the unit on its own line would not fit
+                label = stream.type
             left.setLabel(label + (f" ({', '.join(units)})" if units else ""))
             row.y_range = None
         row.scaled_at = -math.inf
@@ -1035,7 +1055,7 @@ class PhysioPanel(QWidget):
         stream = row.stream
         base = f"{stream.name} · {format_rate(stream.nominal_rate)}"
         if status is None or (status.severity == Severity.OK and not status.error):
-            self._set_title(row, base, AXIS_COLOUR)
+            self._set_title(row, None if self.compact else base, AXIS_COLOUR)
             return
         severity = max(status.severity, Severity.WARNING if status.error else Severity.OK)
         colour = SEVERITY_STYLE[severity][1]
@@ -1044,7 +1064,7 @@ class PhysioPanel(QWidget):
         self._set_title(row, f"{base} — <b>{warning}</b>", colour)
 
     @staticmethod
-    def _set_title(row: _Row, text: str, colour: str) -> None:
+    def _set_title(row: _Row, text: str | None, colour: str) -> None:
         if row.title != (text, colour):  # a new title re-renders its cached pixmap
             row.title = (text, colour)
             row.plot.setTitle(text, color=colour, size="9pt")

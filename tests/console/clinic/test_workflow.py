@@ -221,3 +221,72 @@ def test_the_quick_safety_form_is_logged_with_its_fields_and_can_make_safe():
     assert sent(link, messages.MakeSafe)[-1].reason == "moderate cybersickness"
     with pytest.raises(ValueError):
         clinic.report_safety_event("boredom", "mild")
+
+
+def test_end_to_end_a_make_safe_threshold_calms_the_simulated_headset_over_the_real_link(link, beater, sims):
+    """The simulated headset's temperature (about 33 °C) over a make-safe limit set low for
+    the test: the console makes the scene safe by itself, and the headset says it is safe."""
+    import queue
+
+    from tests.conftest import wait_until
+
+    model = SessionModel(link)
+    limits = Thresholds(temperature_c=Threshold("temperature_c", "headset temperature", "°C", 25.0, 30.0))
+    clinic = ClinicalSession(model, limits)
+    alerts = []
+    clinic.alerted.connect(alerts.append)
+    sim = sims(link.endpoint)
+
+    def pumped() -> bool:
+        try:
+            while True:
+                model.apply(link.events.get(timeout=0.02))
+        except queue.Empty:
+            pass
+        h = model.headset()
+        return h is not None and h.scene_state == "safe"
+
+    wait_until(pumped, timeout=15, what="the headset to report its scene safe")
+    assert [a.level for a in alerts] == ["make_safe"]
+    assert any("automatic: headset temperature" in why for _, why in sim.sim.safe_events)
+    safety = [e.text for e in model.log if e.kind == "safety"]
+    assert safety[0].startswith("ALERT: headset temperature 3") and "≥ make-safe limit 30 °C" in safety[0]
+    assert any(t.startswith("MAKE SAFE sent to every headset (automatic: headset temperature") for t in safety)
+
+
+def test_the_audit_trail_goes_through_the_event_log_into_the_report(tmp_path):
+    """Steps, expectancy and its violation, every suggestion with its data and the
+    therapist's response: written by the journal, read back by the report."""
+    from console import recorded, report
+    from console.recording import EventJournal
+
+    clinic, model, link, clock, plan = session(suds_every_s=0)
+    journal = EventJournal(tmp_path / "events.jsonl", model.started_at)
+    model.logged.connect(journal.write)
+    clinic.begin(plan)
+    answer(model, link, 80)  # expectancy before step 1
+    for dt, suds in ((10, 40), (60, 70), (60, 30)):
+        clock.t += dt
+        model.ask("suds")
+        answer(model, link, suds)
+        clinic.tick({"arousal_pct": 10.0, "hr_bpm": 84.0})
+    clinic.accept()  # raise: outcome of step 1 asked first
+    answer(model, link, 20)  # outcome
+    answer(model, link, 50)  # expectancy before step 2
+    clock.t += 5
+    clinic.report_safety_event("cybersickness", "mild", "slight nausea")
+    journal.close()
+
+    s = recorded.load(tmp_path)
+    assert report.plan_rows(s) == [
+        ["0:00", "1. Spider far away", "distance=4", "80 %", "20 %", "+60 points"],
+        ["2:10", "2. Spider at 2 m", "distance=2", "50 %", "–", "–"],
+    ]
+    (decision,) = report.decision_rows(s)
+    assert decision[:3] == ["#1", "2:10", "raise"]
+    assert "SUDS 30, down 40 from its peak 70" in decision[3]
+    assert decision[4] == "SUDS 30, peak SUDS 70, arousal % 10.0, HR 84.0, s at step 130.0"
+    assert decision[5] == "accepted after 0 s"
+    text = report.render_html(s, b"")
+    assert "Decision support: audit trail" in text and "mild cybersickness — slight nausea" in text
+    assert "<td>Suggestions</td><td>1: 1 accepted, 0 modified, 0 dismissed, 0 expired, 0 open</td>" in text
