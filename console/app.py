@@ -90,7 +90,10 @@ def run_console(
         # The demo offers its spider hierarchy in Plan… and, after the scripted part, runs it.
         clinic.default_plan = demo_plan()
         script = [*script, Step(52.0, "start the exposure plan", lambda _m: clinic.clinic.begin(demo_plan()))]
-    window = MainWindow(model, bridge, physio=physio, recording=RecordingBar(controller), live=live, clinic=clinic)
+    recording_bar = RecordingBar(controller)
+    # A patient's code entered: their own safety thresholds (kept with their plans) apply.
+    recording_bar.patient.editingFinished.connect(lambda: clinic.load_patient(controller.patient))
+    window = MainWindow(model, bridge, physio=physio, recording=recording_bar, live=live, clinic=clinic)
     physio.known_host_added.connect(lambda text: window.statusBar().showMessage(text, 10_000))
     window.show()
     window.offer_recovery(quiet=True)

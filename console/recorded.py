@@ -292,8 +292,11 @@ def load(folder: Path, progress: Callable[[str], None] | None = None) -> Recorde
                 source_id=(info.get("source_id") or [""])[0],
             )
         )
-    if not s.ratings:  # a recording that started late still has every rating in the event log
-        s.ratings = ratings_from_events(s.events)
+    # The recorder's inlets join a few seconds after recording starts: ratings given before
+    # that are not in the XDF, but the event log, written from the first moment, has them all.
+    from_log = ratings_from_events(s.events)
+    if len(from_log) > len(s.ratings):
+        s.ratings = from_log
     s.ratings.sort(key=lambda r: r["t"])
     for row in read_mirror_index(folder):
         s.mirror.append(

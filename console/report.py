@@ -125,9 +125,10 @@ def timeline_png(
         t, v = np.array(suds).T
         top.plot(t, v, pen=pg.mkPen("#1f5f9f", width=2), symbol="o", symbolBrush="#1f5f9f", name="SUDS")
     for e in s.events:
-        if e["kind"] in ("safety", "marker"):
-            colour = "#c0392b" if e["kind"] == "safety" else "#6a3d9a"
-            top.addItem(pg.InfiniteLine(e["t"], angle=90, pen=pg.mkPen(colour, width=1)))
+        habituated = e["kind"] == "step" and "habituation" in (e.get("data") or {})
+        if e["kind"] in ("safety", "marker") or habituated:
+            colour = {"safety": "#c0392b", "marker": "#6a3d9a"}.get(e["kind"], "#1e8449")
+            top.addItem(pg.InfiniteLine(e["t"], angle=90, pen=pg.mkPen(colour, width=2 if habituated else 1)))
     for step in steps[1:]:
         top.addItem(pg.InfiniteLine(step.start, angle=90, pen=pg.mkPen("#95a5a6", width=1, style=Qt.PenStyle.DashLine)))
     row = 1
@@ -302,7 +303,8 @@ th {{ background: #eef1f4; }} .none {{ color: #7f8c8d; }} .sub {{ color: #5d6d7e
 <h2>Timeline</h2>
 <img src="data:image/png;base64,{image}" width="100%" alt="session timeline">
 <div class="sub">Top: stimulus parameters, each scaled to its own range over the session (legend gives the
-range), SUDS points; red lines safety events, purple lines markers, dashed lines step changes. Below: heart
+range), SUDS points; red lines safety events, purple lines markers, green lines habituation within a step,
+dashed lines step changes. Below: heart
 rate, then skin conductance.</div>
 <h2>Steps</h2>{
         _table(

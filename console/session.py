@@ -131,7 +131,7 @@ class Mark:
 
     at: float
     label: str
-    kind: str  # stimulus, rating, marker, safety
+    kind: str  # stimulus, rating, marker, safety, habituation
 
 
 PROMPT_TEXT = {

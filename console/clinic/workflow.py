@@ -107,6 +107,7 @@ class ClinicalSession:
         self._last_vary: float | None = None
         self._dismissed: dict[str, float] = {}  # action -> when it was last dismissed at this step
         self._latest: dict[str, float | None] = {}
+        self._habituated = False  # said once per step, when first seen
         # Signals, in the calling thread:
         self.changed = Signal()  # () the step, its status or the suggestion changed
         self.alerted = Signal()  # (Alert) a threshold was crossed
@@ -164,6 +165,7 @@ class ClinicalSession:
         self.position = position
         self.entered_at = self.model.clock()
         self._step_suds, self._step_arousal = [], []
+        self._habituated = False
         self._dismissed.clear()
         self.suggestion = None
         self._last_suds_ask = self._last_vary = self.entered_at
@@ -252,9 +254,24 @@ class ClinicalSession:
                 and now - (self._last_vary or now) >= plan.vary_every_s
             ):
                 self.vary("planned variation")
+            self._note_habituation()
             self._update_suggestion(now)
         self._ask_next()
         self.changed.emit()
+
+    def _note_habituation(self) -> None:
+        """The first time a step shows habituation: in the log and on the timeline."""
+        status = self.status()
+        if self._habituated or status is None or not status.habituation.detected:
+            return
+        self._habituated = True
+        self.model.note(
+            "step",
+            "",
+            f"step {status.position + 1} {status.step.label}: {status.habituation.text}",
+            {"position": status.position + 1, "habituation": status.habituation.numbers()},
+        )
+        self.model.mark("habituation", "habituation")
 
     def _on_telemetry(self, _name: str, msg: Any, _at: float) -> None:
         self._latest["temperature_c"] = float(msg.temperature_c)

@@ -12,7 +12,8 @@ therapist sees the numbers behind it.
 Threads: one worker thread (``vrclinic-metrics``) reads the acquisition's buffers (copies
 taken under its locks) every ``interval_s`` and computes with :mod:`console.metrics`
 (NeuroKit2), about 10 ms for a minute of 500 Hz ECG. Readers in any thread call
-:meth:`LiveMetrics.latest`; :meth:`LiveMetrics.start_baseline` may be called from any thread.
+:meth:`LiveMetrics.latest`, or set ``on_reading`` to hear of each reading in the worker;
+:meth:`LiveMetrics.start_baseline` may be called from any thread.
 """
 
 from __future__ import annotations
@@ -121,6 +122,9 @@ class LiveMetrics:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.errors = 0
+        # Called in the worker thread with each new reading (the window forwards it to the
+        # GUI thread at once, rather than finding it at its next poll).
+        self.on_reading: Callable[[LiveReading], None] | None = None
 
     def start(self) -> LiveMetrics:
         self._thread = threading.Thread(target=self._run, name="vrclinic-metrics", daemon=True)
@@ -201,6 +205,9 @@ class LiveMetrics:
                 arousal_pct=pct,
                 drivers=drivers,
             )
+            reading = self._latest
+        if self.on_reading is not None:
+            self.on_reading(reading)
 
     def _baseline_step(self, now: float, values: dict[str, float | None]) -> tuple[Baseline | None, float]:
         """Under the lock: collect readings until baseline_s of them, then fix the baseline."""

@@ -201,6 +201,21 @@ class ClinicPanel(QWidget):
         self.alert_label.show()
         self.bar.show()
 
+    def load_patient(self, code: str) -> Thresholds | None:
+        """The patient's own safety thresholds, when the store has them, apply from now on."""
+        if self.store is None or not code:
+            return None
+        try:
+            stored = next((p for p in self.store.plans(code) if p.name == Thresholds.STORE_NAME), None)
+        except StoreError:
+            return None  # a patient new to the store: the defaults stand
+        if stored is None:
+            return None
+        thresholds = Thresholds.from_dict(stored.body)
+        if thresholds != self.clinic.safety.thresholds:
+            self.clinic.set_thresholds(thresholds)
+        return thresholds
+
     # -- dialogs ---------------------------------------------------------------------
     def edit_plan(self) -> PlanEditor:
         self.editor = PlanEditor(self.clinic, self.store, self.patient(), self)

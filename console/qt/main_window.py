@@ -17,7 +17,7 @@ import os
 import time
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer, Slot
+from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QCloseEvent, QImage, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -30,11 +30,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from console.physio.live_metrics import LiveMetrics
+from console.physio.live_metrics import LiveMetrics, LiveReading
 from console.qt.bridge import LinkBridge
 from console.qt.clinic_panel import ClinicPanel
 from console.qt.mirror_view import MirrorView
-from console.qt.panels import EventLog, HeadsetsPanel, SelfReportPanel, StimulusPanel
+from console.qt.panels import MARK_COLOURS, EventLog, HeadsetsPanel, SelfReportPanel, StimulusPanel
 from console.qt.recording_bar import RecordingBar, RecoveryDialog
 from console.session import Mark, SessionModel, clock_text
 from protocol.link import HeadsetState
@@ -61,6 +61,9 @@ QHeaderView::section { background: #e9ecef; padding: 3px; border: none; }
 
 
 class MainWindow(QMainWindow):
+    # A new live-metrics reading, emitted in the metrics worker, shown in the GUI thread.
+    reading_ready = Signal(object)
+
     def __init__(
         self,
         model: SessionModel,
@@ -183,6 +186,9 @@ class MainWindow(QMainWindow):
         ):
             QShortcut(QKeySequence(keys), self).activated.connect(action)
 
+        if live is not None:
+            self.reading_ready.connect(self.show_reading)  # queued: emitted in the metrics worker
+            live.on_reading = self.reading_ready.emit
         bridge.event.connect(self.on_link_event)
         bridge.frame.connect(self.on_frame)
         model.headset_changed.connect(self._headsets_changed)
@@ -275,22 +281,19 @@ class MainWindow(QMainWindow):
         self.model.refresh_link_stats()
         self.clock.setText(clock_text(self.model.elapsed()))
         reading = self.live.latest() if self.live is not None else None
-        if self.live is not None:
-            self.arousal.setText(reading.text() if reading else "Live metrics: starting…")
-        values: dict[str, float | None] = {}
-        if reading is not None:
-            values = {
-                "hr_bpm": reading.hr_bpm,
-                "scl_us": reading.scl_us,
-                "scr_per_min": reading.scr_per_min,
-                "arousal_pct": reading.arousal_pct,
-            }
-            if reading.at != self._last_reading_at:  # each new reading once into the record
-                self._last_reading_at = reading.at
-                self.model.measure(reading.at, values)
+        if self.live is not None and reading is None:
+            self.arousal.setText("Live metrics: starting…")
         if self.clinic is not None:
-            self.clinic.clinic.tick(values)
+            self.clinic.clinic.tick(_metric_values(reading))
         self._headsets_changed()
+
+    @Slot(object)
+    def show_reading(self, reading: LiveReading) -> None:
+        """A new live-metrics reading: on screen and into the record at once."""
+        self.arousal.setText(reading.text())
+        if reading.at != self._last_reading_at:
+            self._last_reading_at = reading.at
+            self.model.measure(reading.at, _metric_values(reading))
 
     def _headsets_changed(self, _name: str = "") -> None:
         troubled = [h for h in self.model.headsets.values() if h.state in (HeadsetState.STALE, HeadsetState.LOST)]
@@ -325,8 +328,7 @@ class MainWindow(QMainWindow):
     def _marked(self, mark: Mark) -> None:
         add_mark = getattr(self.physio, "add_mark", None)
         if add_mark is not None:
-            colour = {"rating": "#1f5f9f", "marker": "#6a3d9a", "safety": "#c0392b"}.get(mark.kind, "#7f8c8d")
-            add_mark(mark.at, mark.label, colour)
+            add_mark(mark.at, mark.label, MARK_COLOURS.get(mark.kind, MARK_COLOURS["stimulus"]))
 
     def paintEvent(self, event: object) -> None:
         super().paintEvent(event)
@@ -337,7 +339,20 @@ class MainWindow(QMainWindow):
                 print(f"first-paint {time.time():.6f}", flush=True)
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if self.live is not None:
+            self.live.on_reading = None
         self.heartbeat.stop()
         self.stats_timer.stop()
         self.bridge.close()
         super().closeEvent(event)
+
+
+def _metric_values(reading: LiveReading | None) -> dict[str, float | None]:
+    if reading is None:
+        return {}
+    return {
+        "hr_bpm": reading.hr_bpm,
+        "scl_us": reading.scl_us,
+        "scr_per_min": reading.scr_per_min,
+        "arousal_pct": reading.arousal_pct,
+    }

@@ -37,8 +37,21 @@ STATE_COLOURS = {
     HeadsetState.STALE: "#d08a00",
     HeadsetState.LOST: "#c0392b",
 }
-LOG_COLOURS = {"safety": "#c0392b", "error": "#b35c00", "answer": "#1f5f9f", "marker": "#6a3d9a"}
-MARK_COLOURS = {"stimulus": "#7f8c8d", "rating": "#1f5f9f", "marker": "#6a3d9a", "safety": "#c0392b"}
+LOG_COLOURS = {
+    "safety": "#c0392b",
+    "error": "#b35c00",
+    "answer": "#1f5f9f",
+    "marker": "#6a3d9a",
+    "step": "#1e6b4a",
+    "decision": "#1e6b4a",
+}
+MARK_COLOURS = {
+    "stimulus": "#7f8c8d",
+    "rating": "#1f5f9f",
+    "marker": "#6a3d9a",
+    "safety": "#c0392b",
+    "habituation": "#1e8449",
+}
 
 
 def title(text: str) -> QLabel:

@@ -138,6 +138,11 @@ def test_habituation_leads_to_a_suggestion_with_its_numbers_and_accepting_it_mov
         clinic.tick({"arousal_pct": arousal, "hr_bpm": 80.0})
     open_ = clinic.suggestion
     assert open_ is not None and open_.suggestion.action == "raise"
+    # Habituation is said once, in the log with its numbers and on the timeline.
+    (habituated,) = [e for e in notes(model, "step") if e.data and "habituation" in e.data]
+    assert habituated.text.startswith("step 1 Spider far away: habituation: SUDS 30")
+    assert habituated.data["habituation"]["suds_peak"] == 70
+    assert [m.label for m in model.marks if m.kind == "habituation"] == ["habituation"]
     made = [e for e in notes(model, "decision")][-1]
     assert made.data["action"] == "raise"
     assert made.data["based_on"]["suds_peak"] == 70 and made.data["based_on"]["suds_now"] == 30

@@ -8,6 +8,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from console.clinic.plan import SessionPlan
+from console.clinic.safety import Thresholds
 from console.qt.clinic_panel import ClinicPanel
 from console.store import SessionStore, StoreError
 from protocol import messages
@@ -131,3 +132,13 @@ def test_the_safety_form_records_the_event_and_severe_proposes_make_safe(qtbot, 
     entry = [e for e in model.log if e.kind == "safety"][-2]
     assert entry.text == "severe dissociation — stares, does not answer"
     assert sent(link, messages.MakeSafe)[-1].reason == "severe dissociation"
+
+
+def test_entering_a_patient_applies_their_stored_thresholds(qtbot, tmp_path):
+    view, clinic, model, _link, _clock, _plan = panel(qtbot, tmp_path)
+    assert view.load_patient("P-099") is None  # not in the store: the defaults stand
+    stored = Thresholds.from_dict({"hr_bpm": {"alert_at": 120, "make_safe_at": 160}})
+    view.store.save_plan("P-014", Thresholds.STORE_NAME, stored.to_dict())
+    assert view.load_patient("P-014") == stored
+    assert clinic.safety.thresholds.hr_bpm.alert_at == 120.0
+    assert model.log[-1].text == "safety thresholds set"
