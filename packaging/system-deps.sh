@@ -8,47 +8,53 @@
 # tests use (Mono's C# compiler, NUnit, a headless Godot 3). Those are optional: when they
 # cannot be installed it says so, and their tests skip with the same message.
 set -u
-engines=(mono-mcs nunit-console godot3-server)
-install_engines() {
-  local missing=() pkg
-  for pkg in "${engines[@]}"; do
-    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
-  done
-  [ ${#missing[@]} -eq 0 ] && return 0
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "Installing the engine SDK test toolchains: ${missing[*]}"
-    apt-get install -y -qq "${missing[@]}" >/dev/null 2>&1 || \
-      { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq "${missing[@]}" >/dev/null 2>&1; } || \
-      echo "Could not install ${missing[*]}: the Unity/Godot SDK tests will be skipped." >&2
-  else
-    echo "Not installed: ${missing[*]}; the Unity/Godot SDK tests will be skipped." >&2
-    echo "To run them: sudo apt-get install ${missing[*]}" >&2
-  fi
-  return 0
-}
 mode=${1:-test}
 need=(libgl1 libegl1 libfontconfig1 libglib2.0-0 libdbus-1-3 libxkbcommon0)
 if [ "$mode" = demo ]; then
   need+=(libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-render-util0 libxcb-shape0 libxkbcommon-x11-0)
 fi
+engines=(mono-mcs nunit-console godot3-server)
 if ! command -v dpkg-query >/dev/null 2>&1; then
   exit 0  # not Debian/Ubuntu: nothing to check here; Qt names any missing library when it starts
 fi
-[ "$mode" = test ] && install_engines
-missing=()
-for pkg in "${need[@]}"; do
-  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
-done
-[ ${#missing[@]} -eq 0 ] && exit 0
-if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-  echo "Installing the system libraries Qt needs: ${missing[*]}"
-  if ! { apt-get install -y -qq "${missing[@]}" >/dev/null 2>&1 || \
-         { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq "${missing[@]}" >/dev/null 2>&1; }; }; then
-    echo "Could not install ${missing[*]} with apt-get. Install them by hand, then run make again." >&2
-    exit 1
+
+# The packages among the arguments that are not installed, space-separated.
+not_installed() {
+  local pkg out=()
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || out+=("$pkg")
+  done
+  echo "${out[*]:-}"
+}
+
+# apt-get install the packages given (as root), refreshing the package lists once if needed.
+# $1 says what they are for. Returns 2 when this user cannot install packages.
+apt_install() {
+  local what=$1
+  shift
+  [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 || return 2
+  echo "Installing $what: $*"
+  apt-get install -y -qq "$@" >/dev/null 2>&1 || \
+    { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq "$@" >/dev/null 2>&1; }
+}
+
+if [ "$mode" = test ]; then
+  read -r -a missing <<< "$(not_installed "${engines[@]}")"
+  if [ ${#missing[@]} -gt 0 ]; then
+    if ! apt_install "the engine SDK test toolchains" "${missing[@]}"; then
+      echo "Could not install ${missing[*]}: the Unity/Godot SDK tests will be skipped." >&2
+      echo "To run them: sudo apt-get install ${missing[*]}" >&2
+    fi
   fi
-  exit 0
 fi
-echo "Qt needs these system packages, which are not installed: ${missing[*]}" >&2
-echo "Install them with:  sudo apt-get install ${missing[*]}" >&2
+
+read -r -a missing <<< "$(not_installed "${need[@]}")"
+[ ${#missing[@]} -eq 0 ] && exit 0
+apt_install "the system libraries Qt needs" "${missing[@]}"
+case $? in
+  0) exit 0 ;;
+  2) echo "Qt needs these system packages, which are not installed: ${missing[*]}" >&2
+     echo "Install them with:  sudo apt-get install ${missing[*]}" >&2 ;;
+  *) echo "Could not install ${missing[*]} with apt-get. Install them by hand, then run make again." >&2 ;;
+esac
 exit 1

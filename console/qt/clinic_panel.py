@@ -295,7 +295,12 @@ class PlanEditor(QDialog):
 
         self.table = QTableWidget(0, len(STEP_COLUMNS))
         self.table.setHorizontalHeaderLabels(STEP_COLUMNS)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        header = self.table.horizontalHeader()
+        for col, name in enumerate(STEP_COLUMNS):  # room for the words; numbers as narrow as they are
+            wide = name in ("Step", "Values", "May vary")
+            header.setSectionResizeMode(
+                col, QHeaderView.ResizeMode.Stretch if wide else QHeaderView.ResizeMode.ResizeToContents
+            )
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setToolTip("Values: name=number, …  May vary: name=low..high, … (never more intense than the step)")
         add = QPushButton("Add step from the current scene")
@@ -313,9 +318,9 @@ class PlanEditor(QDialog):
         rows.addStretch(1)
 
         self.suds_every = QSpinBox(minimum=0, maximum=3600, suffix=" s", value=60)
-        self.suds_every.setToolTip("0: only when you ask (S)")
+        self.suds_every.setSpecialValueText("only when you ask (S)")
         self.vary_every = QSpinBox(minimum=0, maximum=3600, suffix=" s", value=0)
-        self.vary_every.setToolTip("0: only when you press Vary")
+        self.vary_every.setSpecialValueText("only when you press Vary")
         self.expectancy = QCheckBox("Ask expectancy before each step and the outcome after it")
         self.expectancy.setChecked(True)
         session = QGroupBox("Today's session")

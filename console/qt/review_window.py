@@ -75,7 +75,27 @@ STIMULUS_COLOURS = ("#7f8c8d", "#16a085", "#8e44ad", "#d35400", "#2c3e50")  # as
 SUDS_COLOUR = "#1f5f9f"
 EXPECTANCY_COLOUR = "#b9770e"
 CURSOR_COLOUR = "#1e2328"
-MARK_KINDS = {"safety": "#c0392b", "marker": "#6a3d9a"}
+MARK_KINDS = {"safety": "#c0392b", "marker": "#6a3d9a", "plan step": "#1e6b4a", "habituation": "#1e8449"}
+
+
+def mark_kind(event: dict) -> str:
+    """Which kind of line an event draws: its own kind, or for the plan's entries, a step
+    that started or habituation seen at a step (the entries with those numbers)."""
+    data = event.get("data") or {}
+    if event["kind"] == "step" and "label" in data:
+        return "plan step"
+    if event["kind"] == "step" and "habituation" in data:
+        return "habituation"
+    return event["kind"]
+
+
+def mark_words(event: dict) -> str:
+    kind = mark_kind(event)
+    if kind == "plan step":
+        return f"{event['data'].get('position', '')}. {event['data']['label']}"
+    return {"marker": event["text"]}.get(kind, kind)
+
+
 STALE_FRAME_S = 2.0  # an older mirror frame is labelled with its age (the mirror had paused)
 
 REVIEW_STYLE = (
@@ -441,11 +461,12 @@ class ReviewWindow(QMainWindow):
             self.curves.append(curve)
 
     def _add_marks(self, plot: pg.PlotItem, labelled: bool) -> None:
-        """Safety events (red) and markers (purple) as vertical lines, one item per colour
+        """Safety events (red), markers (purple), plan steps and habituation (greens) as
+        vertical lines, one item per colour
         (a session may hold hundreds: one line item each would cost a frame's time to
         paint); on the timeline labelled, except where a label would overlap the previous."""
         for kind, colour in MARK_KINDS.items():
-            times = [e["t"] for e in self.model.events if e["kind"] == kind]
+            times = [e["t"] for e in self.model.events if mark_kind(e) == kind]
             if times:
                 # Full strength on the timeline; faint over the physiology, which they must not hide.
                 pen = pg.mkPen(QColor(colour) if labelled else QColor(colour).lighter(150), width=1)
@@ -456,11 +477,11 @@ class ReviewWindow(QMainWindow):
         last_label = -np.inf
         min_gap = 0.06 * max(1.0, self.model.duration)
         for e in self.model.events:
-            colour = MARK_KINDS.get(e["kind"])
+            colour = MARK_KINDS.get(mark_kind(e))
             if colour is None or e["t"] - last_label < min_gap:
                 continue
             last_label = e["t"]
-            words = e["text"] if e["kind"] == "marker" else "safety"
+            words = mark_words(e)
             text = pg.TextItem(
                 words if len(words) <= 28 else words[:27] + "…", color=colour, anchor=(0, 1), fill=(255, 255, 255, 200)
             )

@@ -210,3 +210,23 @@ def test_run_review_saves_a_screenshot(qtbot, session, tmp_path):
     assert run_review(str(session.folder), duration_s=0.3, screenshot=str(png)) == 0
     # The screenshot is judged by eye in development; here only that it was made.
     assert png.read_bytes()[:4] == b"\x89PNG" and png.stat().st_size > 10_000
+
+
+def test_plan_steps_and_habituation_are_drawn_as_marks_with_their_words():
+    from console.qt.review_window import mark_kind, mark_words
+
+    started = {"kind": "step", "text": "step 2/4 started", "data": {"position": 2, "label": "Spider at 2 m"}}
+    habituated = {"kind": "step", "text": "step 2 …: habituation: …", "data": {"position": 2, "habituation": {}}}
+    selected = {"kind": "step", "text": "step 2/4 Spider at 2 m selected", "data": {"position": 2, "why": "x"}}
+    marker = {"kind": "marker", "text": "patient looked away"}
+    assert [mark_kind(e) for e in (started, habituated, selected, marker)] == [
+        "plan step",
+        "habituation",
+        "step",  # not drawn: the step starts when its stimulus does
+        "marker",
+    ]
+    assert [mark_words(e) for e in (started, habituated, marker)] == [
+        "2. Spider at 2 m",
+        "habituation",
+        "patient looked away",
+    ]
