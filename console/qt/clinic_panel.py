@@ -70,6 +70,7 @@ class ClinicPanel(QWidget):
         super().__init__(parent)
         self.clinic, self.store, self.patient = clinic, store, patient
         self.default_plan: SessionPlan | None = None  # shown in Plan… when the patient has none yet
+        self._alerts: list[str] = []  # shown, not yet acknowledged
         title = QLabel("Exposure plan")
         title.setObjectName("panelTitle")
         self.step_label = QLabel("No plan running. Open the patient's hierarchy to start one.")
@@ -122,13 +123,22 @@ class ClinicPanel(QWidget):
         for b in (self.accept_button, self.modify_button, self.dismiss_button):
             box.addWidget(b)
 
+        self.alert_box = QWidget()
+        self.alert_box.setStyleSheet("background: #fdecea; border-radius: 4px;")
         self.alert_label = QLabel("")
         self.alert_label.setWordWrap(True)
-        self.alert_label.setStyleSheet("background: #fdecea; color: #8e2a20; font-weight: 700; padding: 6px;")
-        self.alert_label.hide()
+        self.alert_label.setStyleSheet("color: #8e2a20; font-weight: 700; padding: 4px;")
+        self.acknowledge_button = QPushButton("Acknowledge")
+        self.acknowledge_button.setToolTip("You have seen the alert; it is logged that you did")
+        self.acknowledge_button.clicked.connect(self.acknowledge_alert)
+        alert_row = QHBoxLayout(self.alert_box)
+        alert_row.setContentsMargins(8, 2, 8, 2)
+        alert_row.addWidget(self.alert_label, 1)
+        alert_row.addWidget(self.acknowledge_button)
+        self.alert_box.hide()
         bar = QVBoxLayout(self.bar)
         bar.setContentsMargins(0, 2, 0, 2)
-        bar.addWidget(self.alert_label)
+        bar.addWidget(self.alert_box)
         bar.addWidget(self.suggestion_box)
 
         buttons = QHBoxLayout()
@@ -188,7 +198,7 @@ class ClinicPanel(QWidget):
             self.vary_button.setEnabled(bool(status.step.vary))
         open_ = self.clinic.suggestion
         self.suggestion_box.setVisible(open_ is not None)
-        self.bar.setVisible(open_ is not None or self.alert_label.isVisibleTo(self.bar))
+        self.bar.setVisible(open_ is not None or self.alert_box.isVisibleTo(self.bar))
         if open_ is not None:
             s = open_.suggestion
             reasons = " · ".join(html.escape(r) for r in s.reasons)
@@ -197,9 +207,19 @@ class ClinicPanel(QWidget):
 
     def show_alert(self, alert: Alert) -> None:
         done = " The scene was made safe automatically." if alert.level == "make_safe" else ""
-        self.alert_label.setText(f"⚠ {alert.text}.{done}")
-        self.alert_label.show()
+        self._alerts.append(alert.text)
+        more = f" (and {len(self._alerts) - 1} earlier)" if len(self._alerts) > 1 else ""
+        self.alert_label.setText(f"⚠ {alert.text}.{done}{more}")
+        self.alert_box.show()
         self.bar.show()
+
+    def acknowledge_alert(self) -> None:
+        """The therapist saw the alerts: logged, and the bar makes room again."""
+        if self._alerts:
+            self.clinic.model.note("safety", "", "alert acknowledged: " + "; ".join(self._alerts))
+        self._alerts.clear()
+        self.alert_box.hide()
+        self.refresh()
 
     def load_patient(self, code: str) -> Thresholds | None:
         """The patient's own safety thresholds, when the store has them, apply from now on."""

@@ -62,11 +62,18 @@ def test_a_suggestion_appears_with_its_reasons_and_accept_does_it(qtbot, tmp_pat
     assert [e.data["response"] for e in model.log if e.kind == "decision" and "response" in e.data] == ["accepted"]
 
 
-def test_an_alert_is_shown_in_words_and_says_when_the_scene_was_made_safe(qtbot, tmp_path):
-    view, clinic, _model, _link, _clock, _plan = panel(qtbot, tmp_path)
+def test_an_alert_is_shown_in_words_until_the_therapist_acknowledges_it(qtbot, tmp_path):
+    view, clinic, model, _link, _clock, _plan = panel(qtbot, tmp_path)
     clinic.tick({"hr_bpm": 150.0})
-    assert view.alert_label.isVisible()
+    assert view.alert_box.isVisible()
     assert view.alert_label.text() == "⚠ heart rate 150 bpm ≥ alert limit 140 bpm."
+    clinic.tick({"hr_bpm": 150.0, "arousal_pct": 95.0})
+    assert view.alert_label.text() == "⚠ arousal 95 % ≥ alert limit 90 %. (and 1 earlier)"
+    qtbot.mouseClick(view.acknowledge_button, Qt.MouseButton.LeftButton)
+    assert not view.alert_box.isVisible() and not view.bar.isVisible()
+    assert model.log[-1].text == (
+        "alert acknowledged: heart rate 150 bpm ≥ alert limit 140 bpm; arousal 95 % ≥ alert limit 90 %"
+    )
 
 
 def test_the_plan_editor_saves_the_hierarchy_the_plan_and_the_thresholds_for_the_patient(qtbot, tmp_path):
