@@ -22,6 +22,8 @@ AROUSAL_DROP = 0.5
 AROUSAL_CALM_PCT = 15.0
 HIGH_SUDS = 85  # "too much": suggest lowering
 HIGH_AROUSAL_PCT = 80.0
+LOW_SUDS = 30  # "too little": a step that never provoked more than this is easy for the patient
+LOW_AROUSAL_PCT = 30.0
 
 
 @dataclass(frozen=True)
@@ -151,6 +153,25 @@ def suggest(ctx: StepContext) -> Suggestion | None:
                 "vary", (ctx.habituation.text, "this is the plan's last step", "variation deepens learning"), based_on
             )
         return None
+    hab = ctx.habituation
+    calm_body = ctx.arousal_now is None or ctx.arousal_now < LOW_AROUSAL_PCT
+    if (
+        hab.suds_peak is not None
+        and hab.suds_peak <= LOW_SUDS
+        and calm_body
+        and ctx.time_at_step_s >= ctx.min_s
+        and ctx.position + 1 < ctx.steps
+    ):
+        body = "" if ctx.arousal_now is None else f", arousal {ctx.arousal_now:.0f} %"
+        return Suggestion(
+            "raise",
+            (
+                f"SUDS has stayed low at this step (peak {hab.suds_peak}, now {hab.suds_now}{body})",
+                f"{at} (planned minimum {_mmss(ctx.min_s)})",
+                "too little fear to learn from",
+            ),
+            based_on,
+        )
     if ctx.time_at_step_s >= ctx.max_s:
         return Suggestion(
             "hold",

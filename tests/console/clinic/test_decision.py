@@ -79,3 +79,13 @@ def test_over_the_maximum_without_habituation_suggests_holding_and_says_why():
     assert s.action == "hold"
     assert s.reasons[0] == "11:00 at this step, over the planned maximum 10:00"
     assert s.reasons[-1] == "no habituation yet"
+
+
+def test_a_step_that_stays_easy_suggests_moving_up_once_its_minimum_time_is_reached():
+    s = suggest(ctx([25, 20], [5.0, 4.0]))
+    assert s.action == "raise"
+    assert s.reasons[0] == "SUDS has stayed low at this step (peak 25, now 20, arousal 4 %)"
+    assert s.reasons[-1] == "too little fear to learn from"
+    assert suggest(ctx([25, 20], t=60.0)) is None  # before the minimum
+    assert suggest(ctx([25, 20], [5.0, 40.0])) is None  # the body says otherwise
+    assert suggest(ctx([25, 20], position=2)) is None  # nothing to move up to
