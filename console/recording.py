@@ -56,7 +56,7 @@ def _marker_info(name: str, kind: str, source_id: str) -> pylsl.StreamInfo:
 
 
 # The live metrics stream's channels: (name, unit). Missing values are NaN.
-METRIC_CHANNELS = (("hr_bpm", "bpm"), ("scl_us", "µS"), ("scr_per_min", "1/min"), ("arousal_pct", "%"))
+METRIC_CHANNELS = (("hr_bpm", "bpm"), ("scl_us", "µS"), ("scr_per_min", "SCR/min"), ("arousal_pct", "%"))
 
 
 def _metrics_info(name: str, source_id: str) -> pylsl.StreamInfo:

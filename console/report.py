@@ -210,17 +210,16 @@ def decision_rows(s: RecordedSession) -> list[list[str]]:
         n = int(data["suggestion"])
         if "reasons" in data:
             based = data.get("based_on") or {}
-            numbers = ", ".join(
-                f"{label} {based[key]}"
-                for key, label in (
-                    ("suds_now", "SUDS"),
-                    ("suds_peak", "peak SUDS"),
-                    ("arousal_now_pct", "arousal %"),
-                    ("hr_now_bpm", "HR"),
-                    ("time_at_step_s", "s at step"),
-                )
-                if based.get(key) is not None
+            formats = (
+                ("suds_now", "SUDS {:.0f}"),
+                ("suds_peak", "peak SUDS {:.0f}"),
+                ("arousal_now_pct", "arousal {:.0f} %"),
+                ("hr_now_bpm", "HR {:.0f} bpm"),
             )
+            numbers = [fmt.format(based[key]) for key, fmt in formats if based.get(key) is not None]
+            if based.get("time_at_step_s") is not None:
+                numbers.append(f"{mmss(based['time_at_step_s'])} at step {based.get('position', '')}".rstrip())
+            numbers = ", ".join(numbers)
             row = [f"#{n}", mmss(e["t"]), data["action"], "; ".join(data["reasons"]), numbers, "open", ""]
             made[n] = row
             rows.append(row)

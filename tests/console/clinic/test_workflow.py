@@ -290,7 +290,7 @@ def test_the_audit_trail_goes_through_the_event_log_into_the_report(tmp_path):
     (decision,) = report.decision_rows(s)
     assert decision[:3] == ["#1", "2:10", "raise"]
     assert "SUDS 30, down 40 from its peak 70" in decision[3]
-    assert decision[4] == "SUDS 30, peak SUDS 70, arousal % 10.0, HR 84.0, s at step 130.0"
+    assert decision[4] == "SUDS 30, peak SUDS 70, arousal 10 %, HR 84 bpm, 2:10 at step 1"
     assert decision[5] == "accepted after 0 s"
     text = report.render_html(s, b"")
     assert "Decision support: audit trail" in text and "mild cybersickness — slight nausea" in text
