@@ -50,13 +50,6 @@ def run_console(
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("vrclinic")
     app.setStyle("Fusion")
-    # NeuroKit2's import keeps the interpreter busy for seconds (its extension modules load
-    # holding the GIL). Done here, before the link opens and any headset could connect: in a
-    # worker thread during the session it stalled the window and its heartbeats, and the
-    # headset made its scene calm.
-    from console import metrics
-
-    metrics.preload()
     try:
         bridge = LinkBridge(LinkConfig(bind=bind))
     except LinkError as exc:
@@ -72,7 +65,11 @@ def run_console(
     directory = StreamDirectory().start()
     acquisition = Acquisition()
     # In the session window the stream table stays short (it scrolls): people look at the traces.
-    physio = PhysioPanel(directory, acquisition, session_start=model.started_at, table_rows=2, compact=True)
+    # 30 plot frames a second look as smooth for physiology as 60 and leave the GUI thread,
+    # which also sends the heartbeats, half the painting to do.
+    physio = PhysioPanel(
+        directory, acquisition, session_start=model.started_at, table_rows=2, compact=True, refresh_hz=30.0
+    )
     outlets = SessionOutlets(model)  # the session's own LSL streams, for any recorder on the network
     controller = RecordingController(
         model,

@@ -30,6 +30,7 @@ NO_QT = [
     *(ROOT / "console" / f"{name}.py" for name in ("recorded", "recording", "recorder_proc", "recovery")),
     *(ROOT / "console" / f"{name}.py" for name in ("record_control", "store", "review", "export", "metrics")),
     *python_files("console", "physio"),
+    *python_files("console", "clinic"),
     ROOT / "unity_bridge" / "client.py",
 ]
 

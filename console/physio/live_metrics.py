@@ -10,8 +10,10 @@ conductance level +1 µS), and the index is their mean, as a percentage of twice
 therapist sees the numbers behind it.
 
 Threads: one worker thread (``vrclinic-metrics``) reads the acquisition's buffers (copies
-taken under its locks) every ``interval_s`` and computes with :mod:`console.metrics`
-(NeuroKit2), about 10 ms for a minute of 500 Hz ECG. Readers in any thread call
+taken under its locks) every ``interval_s`` and has :mod:`console.metrics` (NeuroKit2)
+compute in a process of its own (:mod:`console.physio.metrics_proc`: NeuroKit's import and
+its computations hold the interpreter's lock, which the window's heartbeats must not wait
+for), about 20 ms for 30 s of 500 Hz ECG. Readers in any thread call
 :meth:`LiveMetrics.latest`, or set ``on_reading`` to hear of each reading in the worker;
 :meth:`LiveMetrics.start_baseline` may be called from any thread.
 """
@@ -26,6 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from console.physio.metrics_proc import MetricsProcess
 from console.physio.streams import StreamDescription
 
 CLEARLY_UP = {"hr": 15.0, "scr": 3.0, "scl": 1.0}  # bpm; responses per minute; µS
@@ -92,11 +95,6 @@ def arousal(reading: dict[str, float | None], baseline: Baseline) -> tuple[float
     return pct, ", ".join(w for _, w in words)
 
 
-def _finite(value: float) -> float | None:
-    value = float(value)
-    return value if math.isfinite(value) else None
-
-
 class LiveMetrics:
     def __init__(
         self,
@@ -107,8 +105,10 @@ class LiveMetrics:
         window_s: float = 30.0,
         baseline_s: float = 60.0,
         clock: Callable[[], float] = time.perf_counter,
+        compute: MetricsProcess | None = None,
     ):
         self.acquisition = acquisition
+        self.compute = compute or MetricsProcess()  # starts now: NeuroKit loads meanwhile
         self._selected = selected
         self.interval_s = interval_s
         self.window_s = window_s
@@ -122,6 +122,7 @@ class LiveMetrics:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.errors = 0
+        self.problem = ""  # why the last update failed, in words; "" when it worked
         # Called in the worker thread with each new reading (the window forwards it to the
         # GUI thread at once, rather than finding it at its next poll).
         self.on_reading: Callable[[LiveReading], None] | None = None
@@ -135,6 +136,7 @@ class LiveMetrics:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(5)
+        self.compute.close()
 
     def latest(self) -> LiveReading | None:
         with self._lock:
@@ -147,14 +149,13 @@ class LiveMetrics:
 
     # -- the worker ------------------------------------------------------------------
     def _run(self) -> None:
-        from console import metrics
-
-        metrics.preload()  # already done by the console at start (see console.app); quick then
         while not self._stop.wait(self.interval_s):
             try:
-                self._update(metrics)
-            except Exception:  # a bad window must not end live metrics; the next may be fine
+                self._update()
+                self.problem = ""
+            except Exception as exc:  # a bad window must not end live metrics; the next may be fine
                 self.errors += 1
+                self.problem = str(exc) or type(exc).__name__
 
     def _pick(self, kinds: tuple[str, ...]) -> StreamDescription | None:
         for kind in kinds:
@@ -163,7 +164,7 @@ class LiveMetrics:
                     return s
         return None
 
-    def _update(self, metrics) -> None:
+    def _update(self) -> None:
         values: dict[str, float | None] = {"hr_bpm": None, "scl_us": None, "scr_per_min": None}
         hr_quality = eda_quality = ""
         hr_source = ""
@@ -172,21 +173,16 @@ class LiveMetrics:
         if heart is not None:
             t, data = self.acquisition.latest(heart.uid, self.window_s)
             if len(t) > heart.nominal_rate * 8:  # a few beats at least
-                compute = metrics.heart_rate_from_ecg if heart.type.upper() == "ECG" else metrics.heart_rate_from_ppg
-                hr = compute(data[:, 0].astype(float), heart.nominal_rate, t0=float(t[0]))
-                hr_quality, hr_source, newest = hr.quality, heart.name, float(t[-1])
-                bpm = hr.bpm_at(float(t[-1]), window_s=10.0)
-                values["hr_bpm"] = bpm if math.isfinite(bpm) and hr.quality != "poor" else None
+                kind = "ECG" if heart.type.upper() == "ECG" else "PPG"
+                bpm, hr_quality = self.compute.heart(kind, data[:, 0], heart.nominal_rate, float(t[0]))
+                hr_source, newest = heart.name, float(t[-1])
+                values["hr_bpm"] = bpm
         skin = self._pick(("EDA", "GSR"))
         if skin is not None:
             t, data = self.acquisition.latest(skin.uid, self.window_s)
             if len(t) > skin.nominal_rate * 8:
-                sc = metrics.skin_conductance(data[:, 0].astype(float), skin.nominal_rate, t0=float(t[0]))
-                eda_quality = sc.quality
-                if sc.quality != "poor" and len(sc.t):
-                    # The metric's own time axis: the samples' jittered stamps can end past it.
-                    values["scl_us"] = _finite(sc.scl_at(float(sc.t[-1])))
-                    values["scr_per_min"] = _finite(sc.scr_per_min(float(sc.t[0]), float(sc.t[-1])))
+                scl, scr, eda_quality = self.compute.skin(data[:, 0], skin.nominal_rate, float(t[0]))
+                values["scl_us"], values["scr_per_min"] = scl, scr
                 newest = max(newest or 0.0, float(t[-1]))
         now = newest if newest is not None else self.clock()
         with self._lock:

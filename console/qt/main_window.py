@@ -281,7 +281,9 @@ class MainWindow(QMainWindow):
         self.model.refresh_link_stats()
         self.clock.setText(clock_text(self.model.elapsed()))
         reading = self.live.latest() if self.live is not None else None
-        if self.live is not None and reading is None:
+        if self.live is not None and self.live.problem:
+            self.arousal.setText(f"Live metrics paused: {self.live.problem}")
+        elif self.live is not None and reading is None:
             self.arousal.setText("Live metrics: starting…")
         if self.clinic is not None:
             self.clinic.clinic.tick(_metric_values(reading))
