@@ -26,8 +26,8 @@ ifeq ($(HAS_DISPLAY),yes)
 	$(BIN)/vrclinic demo
 else
 	@packaging/system-deps.sh test
-	@echo "No display here: running the demo offscreen for 40 s; it saves demo-screenshot.png."
-	QT_QPA_PLATFORM=offscreen $(BIN)/vrclinic demo --duration 40 --screenshot demo-screenshot.png
+	@echo "No display here: running the demo offscreen for 80 s (its exposure plan starts at 0:52); it saves demo-screenshot.png."
+	QT_QPA_PLATFORM=offscreen $(BIN)/vrclinic demo --duration 80 --screenshot demo-screenshot.png
 	@echo "Saved demo-screenshot.png"
 endif
 
