@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import bisect
 import csv
+import hashlib
 import json
 import math
 import re
@@ -84,6 +85,7 @@ class RecordedSession:
     stimulus_rows: list[dict] = field(default_factory=list)  # every stimulus sample, plus "t"
     stimulus: dict[str, list[tuple[float, float]]] = field(default_factory=dict)  # "param (unit)" -> (t, applied)
     signals: list[Signal] = field(default_factory=list)
+    log_check: ChainCheck | None = None  # the event log's hash chain, checked on loading
     markers: dict[str, list[tuple[float, str]]] = field(default_factory=dict)  # other marker streams
     mirror: list[MirrorFrame] = field(default_factory=list)
     streams: list[tuple[str, str, int]] = field(default_factory=list)  # name, type, samples
@@ -139,6 +141,53 @@ def read_manifest(folder: Path) -> dict:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
+
+
+def chain_hash(previous: str, row: dict) -> str:
+    """The event log's hash chain: each line carries the SHA-256 of the previous line's hash
+    and its own content, so an entry changed or removed after the session shows (BRIEF:
+    audit trails append-only and tamper-evident)."""
+    body = {k: v for k, v in row.items() if k != "chain"}
+    text = previous + json.dumps(body, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class ChainCheck:
+    entries: int  # whole lines read
+    chained: int  # of them, lines that carry a hash (logs from before the chain have none)
+    broken_at: int | None  # 1-based line of the first entry whose hash does not follow, if any
+
+    def text(self) -> str:
+        if self.broken_at is not None:
+            return f"altered after recording: the hash chain breaks at line {self.broken_at} of {EVENTS}"
+        if self.chained == 0:
+            return f"{self.entries} entries (written before the log was hash-chained)"
+        return f"{self.entries} entries, hash chain intact"
+
+
+def verify_chain(path: Path) -> ChainCheck:
+    """Check the event log's hash chain; a last line cut short by a crash is not a break."""
+    entries = chained = 0
+    previous = ""
+    lines = path.read_bytes().split(b"\n") if path.exists() else []
+    for number, raw in enumerate(lines, 1):
+        if not raw.strip():
+            continue
+        try:
+            row = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            if number >= len(lines) - 1:
+                break  # the line being written when the console stopped
+            return ChainCheck(entries, chained, number)
+        entries += 1
+        if "chain" not in row:
+            continue
+        chained += 1
+        if row["chain"] != chain_hash(previous, row):
+            return ChainCheck(entries, chained, number)
+        previous = row["chain"]
+    return ChainCheck(entries, chained, None)
 
 
 def read_events(path: Path) -> tuple[list[dict], int]:
@@ -227,6 +276,9 @@ def load(folder: Path, progress: Callable[[str], None] | None = None) -> Recorde
         )
     s = RecordedSession(folder, manifest=read_manifest(folder))
     s.events, damaged = read_events(log)
+    s.log_check = verify_chain(log)
+    if s.log_check.broken_at is not None:
+        s.problems.append(f"the event log was {s.log_check.text()}")
     if damaged:
         s.problems.append(f"{damaged} damaged line(s) in {EVENTS} skipped (the console stopped mid-write)")
     streams = []

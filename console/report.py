@@ -247,6 +247,7 @@ def render_html(s: RecordedSession, png: bytes, body: Physiology | None = None, 
         ["Peak SUDS", f"{peak['value']} at {mmss(peak['t'])}" if peak else "–"],
         ["Last SUDS", f"{suds[-1]['value']} at {mmss(suds[-1]['t'])}" if suds else "–"],
         ["Safety events", str(len(safety))],
+        ["Event log", s.log_check.text() if s.log_check else "–"],
     ]
     plan = plan_rows(s)
     decisions = decision_rows(s)

@@ -118,3 +118,41 @@ def test_every_sample_and_timestamp_pushed_comes_back_exactly(tmp_path):
     assert {s.spec.kind for s in streams} >= {"EEG", "ECG", "EDA", "Markers"}
     assert sum(s.count for s in streams) > 90_000
     assert result["lost"] == 0, result["detail"]
+
+
+def test_the_event_log_is_hash_chained_so_an_entry_changed_afterwards_shows(tmp_path):
+    """Append-only and tamper-evident: an entry edited or removed after the session breaks
+    the chain, and the review and the report say so; a crash's cut-off last line does not."""
+    from console import recorded
+    from console.recording import EventJournal
+    from console.session import SessionModel
+
+    model = SessionModel(link=None)
+    log = tmp_path / recorded.EVENTS
+    journal = EventJournal(log, model.started_at)
+    model.logged.connect(journal.write)
+    for n in range(5):
+        model.note("decision", "", f"suggestion #{n} dismissed", {"suggestion": n, "response": "dismissed"})
+    journal.close()
+    again = EventJournal(log, model.started_at)  # appending later goes on with the same chain
+    model.logged.disconnect(journal.write)
+    model.logged.connect(again.write)
+    model.note("marker", "", "after a restart")
+    again.close()
+    assert recorded.verify_chain(log).text() == "6 entries, hash chain intact"
+    assert recorded.load(tmp_path).problems == ["no session.xdf: only the event log is available"]
+
+    lines = log.read_text(encoding="utf-8").splitlines(keepends=True)
+    cut = tmp_path / "cut"
+    cut.mkdir()
+    (cut / recorded.EVENTS).write_text("".join(lines) + lines[0][:20], encoding="utf-8")  # a crash mid-line
+    assert recorded.verify_chain(cut / recorded.EVENTS).broken_at is None
+
+    lines[2] = lines[2].replace("dismissed", "accepted")
+    log.write_text("".join(lines), encoding="utf-8")
+    s = recorded.load(tmp_path)
+    assert s.log_check.broken_at == 3
+    assert "the event log was altered after recording: the hash chain breaks at line 3 of events.jsonl" in s.problems
+    del lines[2]
+    log.write_text("".join(lines), encoding="utf-8")
+    assert recorded.verify_chain(log).broken_at == 3  # a line removed breaks it too

@@ -294,4 +294,5 @@ def test_the_audit_trail_goes_through_the_event_log_into_the_report(tmp_path):
     assert decision[5] == "accepted after 0 s"
     text = report.render_html(s, b"")
     assert "Decision support: audit trail" in text and "mild cybersickness — slight nausea" in text
+    assert " entries, hash chain intact</td>" in text.split("<td>Event log</td>")[1].split("</tr>")[0]
     assert "<td>Suggestions</td><td>1: 1 accepted, 0 modified, 0 dismissed, 0 expired, 0 open</td>" in text
