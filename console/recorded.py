@@ -372,18 +372,39 @@ def ratings_from_events(events: list[dict]) -> list[dict]:
 
 @dataclass
 class Step:
-    """A stretch of the session at one stimulus level: from one change the therapist made
-    (a slider, a scene) to the next. Until sessions follow a plan (issue 5), these are the
-    steps a report can speak of."""
+    """A stretch of the session: a step of the plan, or (without a plan) one stimulus level,
+    from one change the therapist made (a slider, a scene) to the next."""
 
     start: float  # session time
     end: float
     scene: str
     values: dict[str, tuple[float, str]]  # parameter -> (requested value, unit), held from before
+    name: str = ""  # the plan step's position and label, e.g. "2. Spider at 2 m"
 
     def label(self) -> str:
         shown = " · ".join(f"{p} {v:.3g}{' ' + u if u else ''}" for p, (v, u) in sorted(self.values.items()))
-        return f"{self.scene}: {shown}" if shown else self.scene
+        what = f"{self.scene}: {shown}" if shown else self.scene
+        return f"{self.name} — {what}" if self.name else what
+
+
+def session_steps(session: RecordedSession, merge_s: float = 3.0) -> list[Step]:
+    """The steps as the therapist ran them: once a plan ran, its steps (each from its start
+    to the next one's; variation within a step stays in it); before that, the stretches
+    between stimulus changes (:func:`stimulus_steps`)."""
+    started = [(e["t"], e["data"]) for e in session.events if e["kind"] == "step" and "label" in (e.get("data") or {})]
+    steps = stimulus_steps(session, merge_s)
+    if not started:
+        return steps
+    # A stimulus change just before the plan's first step is that step being applied.
+    before = [s for s in steps if s.start < started[0][0] - merge_s]
+    if before:
+        before[-1].end = min(before[-1].end, started[0][0])
+    units = {row.get("parameter"): row.get("unit") or "" for row in session.stimulus_rows}
+    for i, (t, data) in enumerate(started):
+        end = started[i + 1][0] if i + 1 < len(started) else max(t, session.duration)
+        values = {k: (float(v), units.get(k, "")) for k, v in (data.get("values") or {}).items()}
+        before.append(Step(t, end, data.get("scene_id", ""), values, f"{data.get('position', i + 1)}. {data['label']}"))
+    return before
 
 
 def stimulus_steps(session: RecordedSession, merge_s: float = 3.0) -> list[Step]:

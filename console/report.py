@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from console.recorded import RecordedSession, SessionFileError, Step, load, stimulus_steps
+from console.recorded import RecordedSession, SessionFileError, Step, load, session_steps
 
 ReportError = SessionFileError  # the folder cannot be reported on; the text says why
 END_WINDOW_S = 20.0  # "at the end of a step": the mean over its last seconds
@@ -321,7 +321,8 @@ rate, then skin conductance.</div>
             step_rows(s, body, list(steps)),
         )
     }
-<div class="sub">A step runs from one change of the stimulus to the next. End-of-step heart rate and skin
+<div class="sub">Once a plan runs, a step is a step of the plan; before that (or without a plan) a step runs
+from one change of the stimulus to the next. End-of-step heart rate and skin
 conductance are means over the step's last {END_WINDOW_S:.0f} s (or the whole step if shorter).</div>
 <h2>Exposure plan: steps, expectancy and its violation</h2>{
         _table(["started", "step", "values", "expected", "happened", "violation"], plan)
@@ -365,7 +366,7 @@ def write_pdf(html_text: str, png: bytes, path: Path) -> None:
 def make_report(folder: Path, out: Path, pdf: Path | None = None) -> Path:
     session = load(folder)
     body = analyse(session)
-    steps = stimulus_steps(session)
+    steps = session_steps(session)
     png = timeline_png(session, body, steps)
     text = render_html(session, png, body, steps)
     out.parent.mkdir(parents=True, exist_ok=True)

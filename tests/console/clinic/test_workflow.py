@@ -287,6 +287,10 @@ def test_the_audit_trail_goes_through_the_event_log_into_the_report(tmp_path):
         ["0:00", "1. Spider far away", "distance=4", "80 %", "20 %", "+60 points"],
         ["2:10", "2. Spider at 2 m", "distance=2", "50 %", "–", "–"],
     ]
+    assert [(round(st.start), st.name, st.values) for st in recorded.session_steps(s)] == [
+        (0, "1. Spider far away", {"distance": (4.0, "")}),
+        (130, "2. Spider at 2 m", {"distance": (2.0, "")}),
+    ]
     (decision,) = report.decision_rows(s)
     assert decision[:3] == ["#1", "2:10", "raise"]
     assert "SUDS 30, down 40 from its peak 70" in decision[3]
