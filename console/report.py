@@ -65,10 +65,13 @@ def _number(value: float | None, fmt: str = ".0f", unit: str = "") -> str:
 
 
 def step_rows(s: RecordedSession, body: Physiology, steps: list[Step]) -> list[list[str]]:
-    """Per step: its stimulus, peak and end-of-step SUDS, heart rate and skin conductance."""
+    """Per step: its stimulus, peak and end-of-step SUDS, heart rate and skin conductance,
+    and when habituation was seen in it."""
     rows = []
+    habituated = [e["t"] for e in s.events if e["kind"] == "step" and "habituation" in (e.get("data") or {})]
     for i, step in enumerate(steps, 1):
         suds = [r for r in s.ratings if r["kind"] == "suds" and step.start <= r["t"] < step.end]
+        seen = [t for t in habituated if step.start <= t < step.end]
         end_from = max(step.start, step.end - END_WINDOW_S)
         hr_end = body.hr.bpm_at(step.end, window_s=step.end - end_from) if body.hr is not None else None
         # The end of the last step is the end of the session, which the EDA may not reach.
@@ -84,6 +87,7 @@ def step_rows(s: RecordedSession, body: Physiology, steps: list[Step]) -> list[l
                 _number(hr_end, ".0f", "bpm"),
                 _number(scl_end, ".2f", "µS"),
                 "–" if scrs is None else str(scrs),
+                f"at {mmss(seen[0])}" if seen else "–",
             ]
         )
     return rows
@@ -317,6 +321,7 @@ rate, then skin conductance.</div>
                 "heart rate at end",
                 "skin conductance at end",
                 "SCRs",
+                "habituated",
             ],
             step_rows(s, body, list(steps)),
         )

@@ -275,6 +275,7 @@ def test_the_audit_trail_goes_through_the_event_log_into_the_report(tmp_path):
         model.ask("suds")
         answer(model, link, suds)
         clinic.tick({"arousal_pct": 10.0, "hr_bpm": 84.0})
+    clock.t += 5  # the therapist reads the suggestion
     clinic.accept()  # raise: outcome of step 1 asked first
     answer(model, link, 20)  # outcome
     answer(model, link, 50)  # expectancy before step 2
@@ -285,17 +286,19 @@ def test_the_audit_trail_goes_through_the_event_log_into_the_report(tmp_path):
     s = recorded.load(tmp_path)
     assert report.plan_rows(s) == [
         ["0:00", "1. Spider far away", "distance=4", "80 %", "20 %", "+60 points"],
-        ["2:10", "2. Spider at 2 m", "distance=2", "50 %", "–", "–"],
+        ["2:15", "2. Spider at 2 m", "distance=2", "50 %", "–", "–"],
     ]
     assert [(round(st.start), st.name, st.values) for st in recorded.session_steps(s)] == [
         (0, "1. Spider far away", {"distance": (4.0, "")}),
-        (130, "2. Spider at 2 m", {"distance": (2.0, "")}),
+        (135, "2. Spider at 2 m", {"distance": (2.0, "")}),
     ]
+    rows = report.step_rows(s, report.Physiology(), recorded.session_steps(s))
+    assert [(r[3], r[4], r[-1]) for r in rows] == [("70", "30", "at 2:10"), ("–", "–", "–")]  # peak, end, habituated
     (decision,) = report.decision_rows(s)
     assert decision[:3] == ["#1", "2:10", "raise"]
     assert "SUDS 30, down 40 from its peak 70" in decision[3]
     assert decision[4] == "SUDS 30, peak SUDS 70, arousal 10 %, HR 84 bpm, 2:10 at step 1"
-    assert decision[5] == "accepted after 0 s"
+    assert decision[5] == "accepted after 5 s"
     text = report.render_html(s, b"")
     assert "Decision support: audit trail" in text and "mild cybersickness — slight nausea" in text
     assert " entries, hash chain intact</td>" in text.split("<td>Event log</td>")[1].split("</tr>")[0]
