@@ -1045,9 +1045,12 @@ class PhysioPanel(QWidget):
                 row.curves[c] = curve
             left.setTicks(None)
             label = stream.label(row.channels[0]) if n == 1 else stream.type
-            if self.compact:  # short plots: the type alone, the unit on its own line would not fit
-                label = stream.type
-            left.setLabel(label + (f" ({', '.join(units)})" if units else ""))
+            if self.compact:
+                # Short plots: the type alone fits beside one; units are in the stream table, and
+                # the live metrics line gives heart rate and skin conductance with theirs.
+                left.setLabel(stream.type)
+            else:
+                left.setLabel(label + (f" ({', '.join(units)})" if units else ""))
             row.y_range = None
         row.scaled_at = -math.inf
 
