@@ -5,7 +5,7 @@
 #   test: what Qt needs to draw offscreen (the test suite)
 #   demo: also what it needs for a real window on an X11 desktop
 # For `test` it also tries to install the engine toolchains that the Unity and Godot SDK
-# tests use (Mono's C# compiler, NUnit, a headless Godot 3). Those are optional: when they
+# tests use (Mono's C# compiler, a headless Godot 3). Those are optional: when they
 # cannot be installed it says so, and their tests skip with the same message.
 set -u
 mode=${1:-test}
@@ -13,7 +13,7 @@ need=(libgl1 libegl1 libfontconfig1 libglib2.0-0 libdbus-1-3 libxkbcommon0)
 if [ "$mode" = demo ]; then
   need+=(libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-render-util0 libxcb-shape0 libxkbcommon-x11-0)
 fi
-engines=(mono-mcs nunit-console godot3-server)
+engines=(mono-mcs godot3-server)
 if ! command -v dpkg-query >/dev/null 2>&1; then
   exit 0  # not Debian/Ubuntu: nothing to check here; Qt names any missing library when it starts
 fi

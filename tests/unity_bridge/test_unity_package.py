@@ -27,7 +27,7 @@ from protocol.codegen import csharp
 
 PACKAGE = csharp.PACKAGE_DIR
 GOLDEN = json.loads((codegen.PROTOCOL_DIR / "vectors" / "golden.json").read_text(encoding="utf-8"))
-SKIP_TEXT = "mono-mcs not installed: sudo apt-get install mono-mcs nunit-console"
+SKIP_TEXT = "mono-mcs not installed: sudo apt-get install mono-mcs"
 
 
 def sources(*folders: str) -> list[str]:
