@@ -387,11 +387,24 @@ class Step:
         return f"{self.name} — {what}" if self.name else what
 
 
+def plan_entry(event: dict) -> str:
+    """What one of the plan's log entries (kind "step", written by
+    :mod:`console.clinic.workflow`) records, told by the numbers it carries: "started",
+    "habituation", "violation", "expectancy", or "" for the others (a step selected, a variation)."""
+    data = event.get("data") or {}
+    if event["kind"] != "step":
+        return ""
+    for key, what in (("label", "started"), ("habituation", "habituation"), ("violation", "violation")):
+        if key in data:
+            return what
+    return "expectancy" if "expectancy" in data else ""
+
+
 def session_steps(session: RecordedSession, merge_s: float = 3.0) -> list[Step]:
     """The steps as the therapist ran them: once a plan ran, its steps (each from its start
     to the next one's; variation within a step stays in it); before that, the stretches
     between stimulus changes (:func:`stimulus_steps`)."""
-    started = [(e["t"], e["data"]) for e in session.events if e["kind"] == "step" and "label" in (e.get("data") or {})]
+    started = [(e["t"], e["data"]) for e in session.events if plan_entry(e) == "started"]
     steps = stimulus_steps(session, merge_s)
     if not started:
         return steps

@@ -18,7 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from console.recorded import RecordedSession, SessionFileError, Step, load, session_steps
+from console.recorded import RecordedSession, SessionFileError, Step, load, plan_entry, session_steps
+from console.session import MARK_COLOURS
 
 ReportError = SessionFileError  # the folder cannot be reported on; the text says why
 END_WINDOW_S = 20.0  # "at the end of a step": the mean over its last seconds
@@ -68,7 +69,7 @@ def step_rows(s: RecordedSession, body: Physiology, steps: list[Step]) -> list[l
     """Per step: its stimulus, peak and end-of-step SUDS, heart rate and skin conductance,
     and when habituation was seen in it."""
     rows = []
-    habituated = [e["t"] for e in s.events if e["kind"] == "step" and "habituation" in (e.get("data") or {})]
+    habituated = [e["t"] for e in s.events if plan_entry(e) == "habituation"]
     for i, step in enumerate(steps, 1):
         suds = [r for r in s.ratings if r["kind"] == "suds" and step.start <= r["t"] < step.end]
         seen = [t for t in habituated if step.start <= t < step.end]
@@ -129,9 +130,9 @@ def timeline_png(
         t, v = np.array(suds).T
         top.plot(t, v, pen=pg.mkPen("#1f5f9f", width=2), symbol="o", symbolBrush="#1f5f9f", name="SUDS")
     for e in s.events:
-        habituated = e["kind"] == "step" and "habituation" in (e.get("data") or {})
+        habituated = plan_entry(e) == "habituation"
         if e["kind"] in ("safety", "marker") or habituated:
-            colour = {"safety": "#c0392b", "marker": "#6a3d9a"}.get(e["kind"], "#1e8449")
+            colour = MARK_COLOURS["habituation" if habituated else e["kind"]]
             top.addItem(pg.InfiniteLine(e["t"], angle=90, pen=pg.mkPen(colour, width=2 if habituated else 1)))
     for step in steps[1:]:
         top.addItem(pg.InfiniteLine(step.start, angle=90, pen=pg.mkPen("#95a5a6", width=1, style=Qt.PenStyle.DashLine)))
@@ -185,18 +186,18 @@ def plan_rows(s: RecordedSession) -> list[list[str]]:
     by_position: dict[int, list[str]] = {}
     expected: dict[int, str] = {}
     for e in s.events:
-        data = e.get("data") or {}
-        if e["kind"] != "step" or "position" not in data:
+        entry, data = plan_entry(e), e.get("data") or {}
+        if not entry or "position" not in data:
             continue
         position = int(data["position"])
-        if "label" in data:  # "started"; its expectancy was asked just before
+        if entry == "started":  # its expectancy was asked just before
             values = ", ".join(f"{k}={v:g}" for k, v in (data.get("values") or {}).items())
             row = [mmss(e["t"]), f"{position}. {data['label']}", values, expected.pop(position, "–"), "–", "–"]
             rows.append(row)
             by_position[position] = row
-        elif "expectancy" in data:
+        elif entry == "expectancy":
             expected[position] = f"{data['expectancy']} %"
-        elif "violation" in data and position in by_position:
+        elif entry == "violation" and position in by_position:
             by_position[position][3] = f"{data['expected']} %"
             by_position[position][4] = f"{data['happened']} %"
             by_position[position][5] = f"{data['violation']:+d} points"

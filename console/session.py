@@ -34,6 +34,23 @@ from protocol.link import (
 from protocol.timing import now
 
 
+def minutes_text(seconds: float) -> str:
+    """A span as "m:ss" (minutes unbounded, seconds rounded down): "1:35"."""
+    return f"{int(seconds // 60)}:{int(seconds % 60):02d}"
+
+
+# What each kind of mark is drawn in, wherever marks are drawn: the live timeline and
+# physiology, the review, the report. "plan step" and "habituation" are the plan's entries.
+MARK_COLOURS = {
+    "stimulus": "#7f8c8d",
+    "rating": "#1f5f9f",
+    "marker": "#6a3d9a",
+    "safety": "#c0392b",
+    "plan step": "#1e6b4a",
+    "habituation": "#1e8449",
+}
+
+
 def clock_text(seconds: float) -> str:
     """Session time as the console shows it: ``h:mm:ss``."""
     seconds = max(0, int(seconds))

@@ -16,6 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from console.session import minutes_text
+
 SUDS_DROP = 0.5  # fraction of the peak
 SUDS_MIN_PEAK = 20
 AROUSAL_DROP = 0.5
@@ -126,10 +128,6 @@ class Suggestion:
         return f"{verbs[self.action]}: " + "; ".join(self.reasons)
 
 
-def _mmss(seconds: float) -> str:
-    return f"{int(seconds // 60)}:{int(seconds % 60):02d}"
-
-
 def suggest(ctx: StepContext) -> Suggestion | None:
     """The one suggestion the data supports now, or None when there is nothing to say."""
     based_on = ctx.numbers()
@@ -142,12 +140,14 @@ def suggest(ctx: StepContext) -> Suggestion | None:
         if ctx.position > 0:
             return Suggestion("lower", (*tuple(too_much), "a lower step keeps the exposure tolerable"), based_on)
         return Suggestion("hold", (*tuple(too_much), "this is the first step: consider a pause"), based_on)
-    at = f"{_mmss(ctx.time_at_step_s)} at this step"
+    at = f"{minutes_text(ctx.time_at_step_s)} at this step"
     if ctx.habituation.detected:
         if ctx.time_at_step_s < ctx.min_s:
             return None  # habituating, but the planned minimum is not reached: nothing to change yet
         if ctx.position + 1 < ctx.steps:
-            return Suggestion("raise", (ctx.habituation.text, f"{at} (planned minimum {_mmss(ctx.min_s)})"), based_on)
+            return Suggestion(
+                "raise", (ctx.habituation.text, f"{at} (planned minimum {minutes_text(ctx.min_s)})"), based_on
+            )
         if ctx.can_vary:
             return Suggestion(
                 "vary", (ctx.habituation.text, "this is the plan's last step", "variation deepens learning"), based_on
@@ -167,7 +167,7 @@ def suggest(ctx: StepContext) -> Suggestion | None:
             "raise",
             (
                 f"SUDS has stayed low at this step (peak {hab.suds_peak}, now {hab.suds_now}{body})",
-                f"{at} (planned minimum {_mmss(ctx.min_s)})",
+                f"{at} (planned minimum {minutes_text(ctx.min_s)})",
                 "too little fear to learn from",
             ),
             based_on,
@@ -175,7 +175,7 @@ def suggest(ctx: StepContext) -> Suggestion | None:
     if ctx.time_at_step_s >= ctx.max_s:
         return Suggestion(
             "hold",
-            (f"{at}, over the planned maximum {_mmss(ctx.max_s)}", ctx.habituation.text, "no habituation yet"),
+            (f"{at}, over the planned maximum {minutes_text(ctx.max_s)}", ctx.habituation.text, "no habituation yet"),
             based_on,
         )
     return None

@@ -21,7 +21,7 @@ from typing import Any
 from console.clinic.decision import Habituation, StepContext, Suggestion, habituation, suggest
 from console.clinic.plan import SessionPlan, Step, clamp_vary
 from console.clinic.safety import SAFETY_EVENT_KINDS, SEVERITIES, SafetyMonitor, Thresholds
-from console.session import Rating, SessionModel, Signal
+from console.session import Rating, SessionModel, Signal, minutes_text
 
 SUGGEST_AGAIN_AFTER_S = 60.0  # a dismissed kind of suggestion is not repeated at this step for this long
 
@@ -40,15 +40,12 @@ class StepStatus:
     waiting_for: str  # "" or what the step waits for before it starts (the expectancy answer)
 
     def time_text(self) -> str:
-        def mmss(s: float) -> str:
-            return f"{int(s // 60)}:{int(s % 60):02d}"
-
-        t = mmss(self.time_at_step_s)
+        t = minutes_text(self.time_at_step_s)
         if self.time_at_step_s < self.min_s:
-            return f"{t} at step · minimum {mmss(self.min_s)}"
+            return f"{t} at step · minimum {minutes_text(self.min_s)}"
         if self.time_at_step_s >= self.max_s:
-            return f"{t} at step · over maximum {mmss(self.max_s)}"
-        return f"{t} at step · {mmss(self.min_s)}–{mmss(self.max_s)} planned"
+            return f"{t} at step · over maximum {minutes_text(self.max_s)}"
+        return f"{t} at step · {minutes_text(self.min_s)}–{minutes_text(self.max_s)} planned"
 
 
 @dataclass

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from console.session import Headset, LogEntry, Mark, ParameterState, Rating, SessionModel, clock_text
+from console.session import MARK_COLOURS, Headset, LogEntry, Mark, ParameterState, Rating, SessionModel, clock_text
 from protocol.link import HeadsetState
 from protocol.stimulus import intensity
 
@@ -44,13 +44,6 @@ LOG_COLOURS = {
     "marker": "#6a3d9a",
     "step": "#1e6b4a",
     "decision": "#1e6b4a",
-}
-MARK_COLOURS = {
-    "stimulus": "#7f8c8d",
-    "rating": "#1f5f9f",
-    "marker": "#6a3d9a",
-    "safety": "#c0392b",
-    "habituation": "#1e8449",
 }
 
 

@@ -62,9 +62,10 @@ from PySide6.QtWidgets import (
 from console.qt.main_window import STYLE
 from console.qt.panels import LOG_COLOURS, title
 from console.qt.physio_panel import AXIS_COLOUR, BACKGROUND, FALLBACK_COLOURS, OVERLAY_MAX_CHANNELS, TYPE_COLOURS
-from console.recorded import RecordedSession, SessionFileError, load
+from console.recorded import RecordedSession, SessionFileError, load, plan_entry
 from console.recorded import Signal as Stream
 from console.review import SPEEDS, ReviewModel, Snapshot, ago_text, mmss
+from console.session import MARK_COLOURS
 
 PLAY_HZ = 20
 SLIDER_STEPS_PER_S = 10  # the scrubber moves in tenths of a second
@@ -75,17 +76,16 @@ STIMULUS_COLOURS = ("#7f8c8d", "#16a085", "#8e44ad", "#d35400", "#2c3e50")  # as
 SUDS_COLOUR = "#1f5f9f"
 EXPECTANCY_COLOUR = "#b9770e"
 CURSOR_COLOUR = "#1e2328"
-MARK_KINDS = {"safety": "#c0392b", "marker": "#6a3d9a", "plan step": "#1e6b4a", "habituation": "#1e8449"}
+# The kinds of line drawn over the plots (a subset of the session's mark colours).
+MARK_KINDS = {kind: MARK_COLOURS[kind] for kind in ("safety", "marker", "plan step", "habituation")}
 
 
 def mark_kind(event: dict) -> str:
     """Which kind of line an event draws: its own kind, or for the plan's entries, a step
-    that started or habituation seen at a step (the entries with those numbers)."""
-    data = event.get("data") or {}
-    if event["kind"] == "step" and "label" in data:
-        return "plan step"
-    if event["kind"] == "step" and "habituation" in data:
-        return "habituation"
+    that started or habituation seen at a step."""
+    entry = plan_entry(event)
+    if entry in ("started", "habituation"):
+        return "plan step" if entry == "started" else "habituation"
     return event["kind"]
 
 
