@@ -166,9 +166,15 @@ class ChainCheck:
         return f"{self.entries} entries, hash chain intact"
 
 
-def verify_chain(path: Path) -> ChainCheck:
-    """Check the event log's hash chain; a last line cut short by a crash is not a break."""
-    entries = chained = 0
+def read_event_log(path: Path) -> tuple[list[dict], int, ChainCheck]:
+    """The event log in one pass: its rows, how many lines could not be read (normally only a
+    last line cut short by a crash), and its hash chain checked (a cut last line is not a
+    break). Read as bytes: a cut can split a UTF-8 character. A row needs a finite ``at`` and
+    a text ``kind``; ``session_s``, ``headset`` and ``text`` are filled in. Raises OSError if
+    the file cannot be read."""
+    rows: list[dict] = []
+    damaged = entries = chained = 0
+    broken_at: int | None = None
     previous = ""
     lines = path.read_bytes().split(b"\n") if path.exists() else []
     for number, raw in enumerate(lines, 1):
@@ -177,32 +183,18 @@ def verify_chain(path: Path) -> ChainCheck:
         try:
             row = json.loads(raw.decode("utf-8"))
         except (UnicodeDecodeError, ValueError):
-            if number >= len(lines) - 1:
-                break  # the line being written when the console stopped
-            return ChainCheck(entries, chained, number)
-        entries += 1
-        if "chain" not in row:
+            damaged += 1
+            if broken_at is None and number < len(lines) - 1:  # not the line being written at a crash
+                broken_at = number
             continue
-        chained += 1
-        if row["chain"] != chain_hash(previous, row):
-            return ChainCheck(entries, chained, number)
-        previous = row["chain"]
-    return ChainCheck(entries, chained, None)
-
-
-def read_events(path: Path) -> tuple[list[dict], int]:
-    """The event log's rows, and how many lines could not be read (normally only a last line
-    cut short by a crash). Read as bytes: a cut can split a UTF-8 character. A row needs a
-    finite ``at`` and a text ``kind``; ``session_s``, ``headset`` and ``text`` are filled in.
-    Raises OSError if the file cannot be read."""
-    rows, damaged = [], 0
-    if not path.exists():
-        return rows, damaged
-    for raw in path.read_bytes().split(b"\n"):
-        if not raw.strip():
-            continue
+        if broken_at is None:
+            entries += 1
+            if "chain" in row:  # logs from before the chain have none
+                chained += 1
+                if row["chain"] != chain_hash(previous, row):
+                    broken_at = number
+                previous = row["chain"]
         try:
-            row = json.loads(raw.decode("utf-8"))
             at = float(row["at"])
             if not math.isfinite(at) or not isinstance(row["kind"], str):
                 raise ValueError("not an event")
@@ -216,8 +208,19 @@ def read_events(path: Path) -> tuple[list[dict], int]:
                     "text": str(row.get("text") or ""),
                 }
             )
-        except (UnicodeDecodeError, ValueError, TypeError, KeyError, AttributeError):
+        except (ValueError, TypeError, KeyError, AttributeError):
             damaged += 1
+    return rows, damaged, ChainCheck(entries, chained, broken_at)
+
+
+def verify_chain(path: Path) -> ChainCheck:
+    """Check the event log's hash chain (see :func:`read_event_log`)."""
+    return read_event_log(path)[2]
+
+
+def read_events(path: Path) -> tuple[list[dict], int]:
+    """The event log's rows and how many lines could not be read (see :func:`read_event_log`)."""
+    rows, damaged, _check = read_event_log(path)
     return rows, damaged
 
 
@@ -275,8 +278,7 @@ def load(folder: Path, progress: Callable[[str], None] | None = None) -> Recorde
             f"{folder} holds no recorded session (no {XDF}, no {EVENTS}). Choose a session folder made by recording."
         )
     s = RecordedSession(folder, manifest=read_manifest(folder))
-    s.events, damaged = read_events(log)
-    s.log_check = verify_chain(log)
+    s.events, damaged, s.log_check = read_event_log(log)
     if s.log_check.broken_at is not None:
         s.problems.append(f"the event log was {s.log_check.text()}")
     if damaged:
