@@ -103,7 +103,7 @@ class ClinicalSession:
         self._last_suds_ask: float | None = None
         self._last_vary: float | None = None
         self._dismissed: dict[str, float] = {}  # action -> when it was last dismissed at this step
-        self._latest: dict[str, float | None] = {}
+        self._latest: dict[str, float | None] = {}  # newest hr_bpm, arousal_pct, suds, temperature_c
         self._habituated = False  # said once per step, when first seen
         # Signals, in the calling thread:
         self.changed = Signal()  # () the step, its status or the suggestion changed
@@ -251,14 +251,14 @@ class ClinicalSession:
                 and now - (self._last_vary or now) >= plan.vary_every_s
             ):
                 self.vary("planned variation")
-            self._note_habituation()
-            self._update_suggestion(now)
+            status = self.status()  # once a tick: the habituation note and the suggestion read it
+            self._note_habituation(status)
+            self._update_suggestion(now, status)
         self._ask_next()
         self.changed.emit()
 
-    def _note_habituation(self) -> None:
+    def _note_habituation(self, status: StepStatus | None) -> None:
         """The first time a step shows habituation: in the log and on the timeline."""
-        status = self.status()
         if self._habituated or status is None or not status.habituation.detected:
             return
         self._habituated = True
@@ -275,10 +275,7 @@ class ClinicalSession:
         self._check_safety()
 
     def _check_safety(self) -> None:
-        values = dict(self._latest)
-        suds = [r for r in self.model.ratings if r.kind == "suds" and r.value is not None]
-        values["suds"] = float(suds[-1].value) if suds else None
-        for alert in self.safety.check(values):
+        for alert in self.safety.check(self._latest):
             self.model.note("safety", "", f"ALERT: {alert.text}", {"alert": alert.data()})
             self.model.mark(alert.text, "safety")
             if alert.level == "make_safe" and self.auto_make_safe:
@@ -288,6 +285,7 @@ class ClinicalSession:
     def _on_rating(self, rating: Rating) -> None:
         asked = self._asking.pop(rating.prompt_id, None)
         if rating.kind == "suds" and rating.value is not None:
+            self._latest["suds"] = float(rating.value)
             if self.entered_at is not None and self._pending_entry is None:
                 self._step_suds.append((rating.at, rating.value))
             self._check_safety()
@@ -345,8 +343,7 @@ class ClinicalSession:
             self._asking[prompt_id] = (kind, position)
 
     # -- suggestions and the therapist's decisions ---------------------------------------
-    def _context(self, now: float) -> StepContext | None:
-        status = self.status()
+    def _context(self, status: StepStatus | None) -> StepContext | None:
         if status is None or self._pending_entry is not None:
             return None
         return StepContext(
@@ -363,8 +360,8 @@ class ClinicalSession:
             can_vary=bool(status.step.vary),
         )
 
-    def _update_suggestion(self, now: float) -> None:
-        ctx = self._context(now)
+    def _update_suggestion(self, now: float, status: StepStatus | None) -> None:
+        ctx = self._context(status)
         found = suggest(ctx) if ctx is not None else None
         if found is not None and now - self._dismissed.get(found.action, -1e9) < SUGGEST_AGAIN_AFTER_S:
             found = None
