@@ -56,6 +56,15 @@ class LiveReading:
     arousal_pct: float | None
     drivers: str  # what drives the index, in words with the numbers
 
+    def values(self) -> dict[str, float | None]:
+        """The numbers by name, as the clinical session and the metrics stream take them."""
+        return {
+            "hr_bpm": self.hr_bpm,
+            "scl_us": self.scl_us,
+            "scr_per_min": self.scr_per_min,
+            "arousal_pct": self.arousal_pct,
+        }
+
     def text(self) -> str:
         """One line for the console: what is measured, the baseline, the index and why."""
         parts = []

@@ -77,7 +77,7 @@ class MainWindow(QMainWindow):
         super().__init__(parent)
         self.model, self.bridge, self.physio, self.recording = model, bridge, physio, recording
         self.live, self.clinic = live, clinic
-        self._last_reading_at: float | None = None
+        self._reading: LiveReading | None = None  # the newest, as show_reading got it
         self.setWindowTitle("vrclinic — live session")
         self.setStyleSheet(STYLE)
 
@@ -280,22 +280,21 @@ class MainWindow(QMainWindow):
     def _tick(self) -> None:
         self.model.refresh_link_stats()
         self.clock.setText(clock_text(self.model.elapsed()))
-        reading = self.live.latest() if self.live is not None else None
         if self.live is not None and self.live.problem:
             self.arousal.setText(f"Live metrics paused: {self.live.problem}")
-        elif self.live is not None and reading is None:
+        elif self.live is not None and self._reading is None:
             self.arousal.setText("Live metrics: starting…")
         if self.clinic is not None:
-            self.clinic.clinic.tick(_metric_values(reading))
+            self.clinic.clinic.tick(self._reading.values() if self._reading else {})
         self._headsets_changed()
 
     @Slot(object)
     def show_reading(self, reading: LiveReading) -> None:
         """A new live-metrics reading: on screen and into the record at once."""
         self.arousal.setText(reading.text())
-        if reading.at != self._last_reading_at:
-            self._last_reading_at = reading.at
-            self.model.measure(reading.at, _metric_values(reading))
+        if self._reading is None or reading.at != self._reading.at:  # not when no new sample came
+            self.model.measure(reading.at, reading.values())
+        self._reading = reading
 
     def _headsets_changed(self, _name: str = "") -> None:
         troubled = [h for h in self.model.headsets.values() if h.state in (HeadsetState.STALE, HeadsetState.LOST)]
@@ -347,14 +346,3 @@ class MainWindow(QMainWindow):
         self.stats_timer.stop()
         self.bridge.close()
         super().closeEvent(event)
-
-
-def _metric_values(reading: LiveReading | None) -> dict[str, float | None]:
-    if reading is None:
-        return {}
-    return {
-        "hr_bpm": reading.hr_bpm,
-        "scl_us": reading.scl_us,
-        "scr_per_min": reading.scr_per_min,
-        "arousal_pct": reading.arousal_pct,
-    }
