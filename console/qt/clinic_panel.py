@@ -57,6 +57,22 @@ ACTION_WORDS = {"raise": "Move up a step", "lower": "Go back a step", "hold": "S
 PLAN_NAME = "today"  # the session plan kept with each hierarchy, named after it: "<hierarchy> · today"
 
 
+def stored_plans(store: SessionStore | None, code: str) -> dict[str, dict]:
+    """The patient's plans in the store by name ({} without a store, a code, or for a patient
+    the store does not know yet)."""
+    if store is None or not code:
+        return {}
+    try:
+        return {p.name: p.body for p in store.plans(code)}
+    except StoreError:
+        return {}
+
+
+def stored_thresholds(plans: dict[str, dict]) -> Thresholds | None:
+    body = plans.get(Thresholds.STORE_NAME)
+    return Thresholds.from_dict(body) if body is not None else None
+
+
 class ClinicPanel(QWidget):
     """The plan's step, the advice and the alerts, above the self-report panel."""
 
@@ -223,15 +239,9 @@ class ClinicPanel(QWidget):
 
     def load_patient(self, code: str) -> Thresholds | None:
         """The patient's own safety thresholds, when the store has them, apply from now on."""
-        if self.store is None or not code:
-            return None
-        try:
-            stored = next((p for p in self.store.plans(code) if p.name == Thresholds.STORE_NAME), None)
-        except StoreError:
-            return None  # a patient new to the store: the defaults stand
-        if stored is None:
-            return None
-        thresholds = Thresholds.from_dict(stored.body)
+        thresholds = stored_thresholds(stored_plans(self.store, code))
+        if thresholds is None:
+            return None  # none stored (or a patient new to the store): the defaults stand
         if thresholds != self.clinic.safety.thresholds:
             self.clinic.set_thresholds(thresholds)
         return thresholds
@@ -298,6 +308,7 @@ class PlanEditor(QDialog):
     ):
         super().__init__(parent)
         self.clinic, self.store = clinic, store
+        self._plans: dict[str, dict] = {}  # the patient's stored plans by name (see _load_names)
         self.setWindowTitle("Exposure hierarchy and plan")
         self.resize(980, 560)
         self.patient = QLineEdit(patient)
@@ -390,17 +401,12 @@ class PlanEditor(QDialog):
 
     # -- reading and writing the store ---------------------------------------------------
     def _load_names(self) -> None:
-        names = []
-        code = self.patient.text().strip()
-        if self.store is not None and code:
-            try:
-                plans = self.store.plans(code)
-            except StoreError:
-                plans = []
-            names = [p.name for p in plans if p.body.get("kind") == "hierarchy"]
-            stored = next((p for p in plans if p.name == Thresholds.STORE_NAME), None)
-            if stored is not None:
-                self._show_thresholds(Thresholds.from_dict(stored.body))
+        """The patient's plans from the store, once; choosing a hierarchy reads them from here."""
+        self._plans = stored_plans(self.store, self.patient.text().strip())
+        names = [name for name, body in self._plans.items() if body.get("kind") == "hierarchy"]
+        thresholds = stored_thresholds(self._plans)
+        if thresholds is not None:
+            self._show_thresholds(thresholds)
         current = self.name.currentText()
         self.name.blockSignals(True)
         self.name.clear()
@@ -410,13 +416,7 @@ class PlanEditor(QDialog):
         self._load(self.name.currentText())
 
     def _load(self, name: str) -> None:
-        code = self.patient.text().strip()
-        if self.store is None or not code or not name:
-            return
-        try:
-            bodies = {p.name: p.body for p in self.store.plans(code)}
-        except StoreError:
-            return
+        bodies = self._plans
         if name not in bodies:
             return
         try:
@@ -562,6 +562,7 @@ class PlanEditor(QDialog):
             self.store.save_plan(code, plan.hierarchy.name, plan.hierarchy.to_dict())
             self.store.save_plan(code, plan.name, plan.to_dict())
             self.store.save_plan(code, Thresholds.STORE_NAME, thresholds.to_dict())
+            self._plans = stored_plans(self.store, code)
         except StoreError as exc:
             self.problems.setText(f"Not saved: {exc}")
             return plan
