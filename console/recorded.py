@@ -157,6 +157,7 @@ class ChainCheck:
     entries: int  # whole lines read
     chained: int  # of them, lines that carry a hash (logs from before the chain have none)
     broken_at: int | None  # 1-based line of the first entry whose hash does not follow, if any
+    last_hash: str = ""  # the chain's newest link, where a journal appending to the log goes on
 
     def text(self) -> str:
         if self.broken_at is not None:
@@ -210,7 +211,7 @@ def read_event_log(path: Path) -> tuple[list[dict], int, ChainCheck]:
             )
         except (ValueError, TypeError, KeyError, AttributeError):
             damaged += 1
-    return rows, damaged, ChainCheck(entries, chained, broken_at)
+    return rows, damaged, ChainCheck(entries, chained, broken_at, previous)
 
 
 def verify_chain(path: Path) -> ChainCheck:

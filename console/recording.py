@@ -40,7 +40,16 @@ import pylsl
 
 from console import version
 from console.physio.streams import with_v4address
-from console.recorded import EVENTS, MANIFEST, MIRROR_COLUMNS, MIRROR_DIR, MIRROR_INDEX, XDF, chain_hash
+from console.recorded import (
+    EVENTS,
+    MANIFEST,
+    MIRROR_COLUMNS,
+    MIRROR_DIR,
+    MIRROR_INDEX,
+    XDF,
+    chain_hash,
+    read_event_log,
+)
 from console.session import LogEntry, Rating, SessionModel
 
 
@@ -200,7 +209,8 @@ class EventJournal:
     def __init__(self, path: Path, started_at: float):
         self.path = path
         self.started_at = started_at
-        self._chain = _last_chain(path)  # appending to a log goes on with its chain
+        # Appending to a log goes on with its chain ("" for a new log, or not a regular file).
+        self._chain = read_event_log(path)[2].last_hash if path.is_file() else ""
         self._fh = open(path, "a", encoding="utf-8")  # noqa: SIM115 (open for the session's length)
         self._last_sync = time.monotonic()
 
@@ -231,18 +241,6 @@ class EventJournal:
         finally:
             with contextlib.suppress(OSError):  # closing flushes again; the first failure was raised
                 self._fh.close()
-
-
-def _last_chain(path: Path) -> str:
-    """The hash of the log's last whole line ("" for a new log, or not a regular file)."""
-    if not path.is_file():
-        return ""
-    for raw in reversed(path.read_bytes().split(b"\n")):
-        try:
-            return str(json.loads(raw.decode("utf-8")).get("chain", ""))
-        except (UnicodeDecodeError, ValueError, AttributeError):
-            continue
-    return ""
 
 
 class MirrorRecorder:

@@ -116,6 +116,12 @@ class MetricsProcess:
             self._unpacker = msgpack.Unpacker(raw=False)
             self._answered = False
 
+    @property
+    def pid(self) -> int | None:
+        """The metrics process's id (for measuring its CPU), None between processes."""
+        proc = self._proc
+        return proc.pid if proc is not None else None
+
     def heart(self, kind: str, data: np.ndarray, rate: float, t0: float) -> tuple[float | None, str]:
         answer = self._ask({"op": "heart", "kind": kind, "rate": rate, "t0": t0, "data": _bytes(data)})
         return answer["bpm"], answer["quality"]
