@@ -1,12 +1,5 @@
-"""The vrclinic console: the therapist's side of a VR exposure session."""
+"""The vrclinic console: the therapist's side of a VR exposure session.
 
-
-def version() -> str:
-    """The installed vrclinic version, written into recordings and exports; "dev" when run
-    from a checkout that was not installed."""
-    try:
-        from importlib.metadata import version as installed
-
-        return installed("vrclinic")
-    except Exception:  # importlib raises PackageNotFoundError, or worse on a broken install
-        return "dev"
+Rooms: ``core`` (shared, no Qt), ``session`` (the live model and clinical workflow),
+``physio`` (LSL and metrics), ``recording`` (writing a session), ``records`` (reading it
+back: store, review, export, report), ``qt`` (every widget), ``apps`` (entry points)."""

@@ -41,6 +41,29 @@ from protocol.link import ConsoleLink, LinkConfig  # noqa: E402
 from protocol.timing import now  # noqa: E402
 
 
+@pytest.fixture(autouse=True)
+def no_view_failures(request) -> Iterator[list]:
+    """Every test fails if a view's callback failed during it (the console logs such a failure
+    and goes on; a test must not). A test that breaks a view on purpose asks for
+    ``view_failures`` instead and looks at them itself."""
+    from console.core.signals import view_failures
+
+    seen: list = []
+    stop = view_failures.listen(seen.append)
+    try:
+        yield seen
+    finally:
+        stop()
+    if "view_failures" not in request.fixturenames:
+        assert not seen, "a view failed while handling a model event: " + "; ".join(f.text() for f in seen)
+
+
+@pytest.fixture
+def view_failures(no_view_failures) -> list:
+    """The view failures reported during this test (the test checks them itself)."""
+    return no_view_failures
+
+
 class Collector:
     """Drains a ConsoleLink's event queue into a list; tests wait on predicates."""
 
@@ -128,7 +151,7 @@ def recorded_demo(tmp_path_factory):
         [
             sys.executable,
             "-m",
-            "console.cli",
+            "console",
             "demo",
             "--duration",
             "25",

@@ -10,7 +10,7 @@ conductance level +1 µS), and the index is their mean, as a percentage of twice
 therapist sees the numbers behind it.
 
 Threads: one worker thread (``vrclinic-metrics``) reads the acquisition's buffers (copies
-taken under its locks) every ``interval_s`` and has :mod:`console.metrics` (NeuroKit2)
+taken under its locks) every ``interval_s`` and has :mod:`console.physio.metrics` (NeuroKit2)
 compute in a process of its own (:mod:`console.physio.metrics_proc`: NeuroKit's import and
 its computations hold the interpreter's lock, which the window's heartbeats must not wait
 for), about 20 ms for 30 s of 500 Hz ECG. Readers in any thread call

@@ -44,7 +44,7 @@ def _finite(value: float) -> float | None:
 
 def compute(request: dict[str, Any]) -> dict[str, Any]:
     """One request, answered (in the metrics process)."""
-    from console import metrics
+    from console.physio import metrics
 
     data = np.frombuffer(request["data"], dtype=np.float64)
     rate, t0 = float(request["rate"]), float(request["t0"])
@@ -69,7 +69,7 @@ def compute(request: dict[str, Any]) -> dict[str, Any]:
 
 def main() -> int:
     """The metrics process: NeuroKit first, then one answer per request until stdin closes."""
-    from console import metrics
+    from console.physio import metrics
 
     # Second to the console: its window sends the heartbeats that keep the patient's scene
     # running, and on a two-core computer this process must not take their time.

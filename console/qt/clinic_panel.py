@@ -1,7 +1,7 @@
 """The therapist's clinical controls: the plan's current step with one action to move up or
 back, expectancy and habituation, the suggestion with Accept / Modify / Dismiss, safety
 alerts, and the dialogs to edit a patient's hierarchy and plan, their safety thresholds,
-and to report a safety event. Thin views over :class:`console.clinic.workflow.ClinicalSession`.
+and to report a safety event. Thin views over :class:`console.session.clinic.workflow.ClinicalSession`.
 
 GUI thread only.
 """
@@ -36,7 +36,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from console.clinic.plan import (
+from console.records.store import SessionStore, StoreError
+from console.session.clinic.plan import (
     Hierarchy,
     PlanError,
     PlannedStep,
@@ -49,9 +50,8 @@ from console.clinic.plan import (
     validate_plan,
     values_text,
 )
-from console.clinic.safety import SAFETY_EVENT_KINDS, SEVERITIES, Alert, Threshold, Thresholds
-from console.clinic.workflow import ClinicalSession
-from console.store import SessionStore, StoreError
+from console.session.clinic.safety import SAFETY_EVENT_KINDS, SEVERITIES, Alert, Threshold, Thresholds
+from console.session.clinic.workflow import ClinicalSession
 
 ACTION_WORDS = {"raise": "Move up a step", "lower": "Go back a step", "hold": "Stay here", "vary": "Vary the scene"}
 PLAN_NAME = "today"  # the session plan kept with each hierarchy, named after it: "<hierarchy> · today"

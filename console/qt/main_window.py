@@ -30,13 +30,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from console.core.clock import clock_text
+from console.core.colours import MARK_COLOURS
 from console.physio.live_metrics import LiveMetrics, LiveReading
 from console.qt.bridge import LinkBridge
 from console.qt.clinic_panel import ClinicPanel
 from console.qt.mirror_view import MirrorView
 from console.qt.panels import EventLog, HeadsetsPanel, SelfReportPanel, StimulusPanel
 from console.qt.recording_bar import RecordingBar, RecoveryDialog
-from console.session import MARK_COLOURS, Mark, SessionModel, clock_text
+from console.session.model import Mark, SessionModel
 from protocol.link import HeadsetState
 from protocol.timing import now
 

@@ -27,7 +27,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from console.session import MARK_COLOURS, Headset, LogEntry, Mark, ParameterState, Rating, SessionModel, clock_text
+from console.core.clock import clock_text
+from console.core.colours import MARK_COLOURS
+from console.session.model import Headset, LogEntry, Mark, ParameterState, Rating, SessionModel
 from protocol.link import HeadsetState
 from protocol.stimulus import intensity
 

@@ -1,5 +1,5 @@
 """The recording controls in the session window's toolbar, and the offer to recover a
-session a crash left open. Thin views over :class:`console.record_control.RecordingController`.
+session a crash left open. Thin views over :class:`console.recording.control.RecordingController`.
 
 GUI thread only; recovery reads files in a worker thread and reports back through a
 queued Qt signal.
@@ -24,11 +24,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from console import recovery
-from console.record_control import RecordingController
-from console.recording import RecordingError
-from console.session import clock_text
-from console.store import StoreError
+from console.core.clock import clock_text
+from console.recording import recovery
+from console.recording.control import RecordingController
+from console.recording.recorder import RecordingError
+from console.records.store import StoreError
 
 IDLE_STYLE = "QPushButton#record { font-weight: 700; color: #c0392b; }"
 ACTIVE_STYLE = "QPushButton#record { font-weight: 700; color: white; background: #c0392b; border: 1px solid #8e2a20; }"

@@ -2,7 +2,7 @@
 the stimulus timeline, the physiology, the values at the cursor, the event list and the
 patient's view (mirror frames, when they were recorded) all showing the same moment.
 
-A thin view over :class:`console.review.ReviewModel`: every control moves the model's
+A thin view over :class:`console.records.review.ReviewModel`: every control moves the model's
 cursor, and everything shown is redrawn from ``model.snapshot()`` when the model says it
 changed. Layout: plots on the left (timeline on top, one plot per physiology stream below,
 all on one time axis, each with a draggable cursor line); on the right the patient's view,
@@ -59,13 +59,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from console.core.colours import MARK_COLOURS
 from console.qt.main_window import STYLE
 from console.qt.panels import LOG_COLOURS, title
 from console.qt.physio_panel import AXIS_COLOUR, BACKGROUND, FALLBACK_COLOURS, OVERLAY_MAX_CHANNELS, TYPE_COLOURS
-from console.recorded import RecordedSession, SessionFileError, load, plan_entry
-from console.recorded import Signal as Stream
-from console.review import SPEEDS, ReviewModel, Snapshot, ago_text, mmss
-from console.session import MARK_COLOURS
+from console.records.recorded import RecordedSession, SessionFileError, load, plan_entry
+from console.records.recorded import Signal as Stream
+from console.records.review import SPEEDS, ReviewModel, Snapshot, ago_text, mmss
 
 PLAY_HZ = 20
 SLIDER_STEPS_PER_S = 10  # the scrubber moves in tenths of a second

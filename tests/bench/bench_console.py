@@ -51,7 +51,7 @@ def startup() -> tuple[float, float]:
     ours, bare = [], []
     for _ in range(3):
         bare.append(first_paint([sys.executable, "-c", BARE_QT]))
-        ours.append(first_paint([sys.executable, "-m", "console.cli", "console", "--bind", "tcp://127.0.0.1:*"]))
+        ours.append(first_paint([sys.executable, "-m", "console", "console", "--bind", "tcp://127.0.0.1:*"]))
     return min(ours), min(bare)
 
 
@@ -62,7 +62,7 @@ def slider_round_trips() -> list[float]:
 
     from console.qt.bridge import LinkBridge
     from console.qt.main_window import MainWindow
-    from console.session import SessionModel
+    from console.session.model import SessionModel
     from protocol.link import LinkConfig
 
     app = QApplication.instance() or QApplication([])

@@ -62,11 +62,11 @@ def latency_and_cpu() -> dict:
     from PySide6.QtCore import QEventLoop, QTimer
     from PySide6.QtWidgets import QApplication
 
-    from console import metrics
+    from console.physio import metrics
     from console.physio.live_metrics import LiveMetrics
     from console.qt.bridge import LinkBridge
     from console.qt.main_window import MainWindow
-    from console.session import SessionModel
+    from console.session.model import SessionModel
     from protocol.link import LinkConfig
     from protocol.timing import now
 

@@ -1,5 +1,5 @@
 """Recording to XDF: 64 channels of EEG at 1 kHz plus the standard streams, pushed into real
-LSL outlets faster than real time, recorded by :class:`~console.recording.SessionRecorder`
+LSL outlets faster than real time, recorded by :class:`~console.recording.recorder.SessionRecorder`
 (LabRecorder's engine), read back with pyxdf, against a plain binary write of the same data
 in the same run (the floor: what writing these bytes costs at all).
 
@@ -192,7 +192,7 @@ def _resolved(name: str):
 def record_once(pace: float, folder: Path) -> dict:
     import pylsl
 
-    from console.recording import SessionRecorder
+    from console.recording.recorder import SessionRecorder
 
     prefix = f"bench-rec-{os.getpid()}-{int(pace)}x"
     streams = make_streams(prefix, pylsl.local_clock())

@@ -24,7 +24,7 @@ def start_headset_sim(endpoint: str, name: str) -> subprocess.Popen:
         [
             sys.executable,
             "-m",
-            "console.cli",
+            "console",
             "headset-sim",
             "--console",
             endpoint,

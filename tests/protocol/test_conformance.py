@@ -18,7 +18,7 @@ from protocol import conformance
 
 ROOT = Path(__file__).resolve().parents[2]
 BROKEN = Path(__file__).with_name("broken_client.py")
-REFERENCE = shlex.join([sys.executable, "-m", "console.cli", "headset-sim"])
+REFERENCE = shlex.join([sys.executable, "-m", "console", "headset-sim"])
 
 
 def broken(fault: str) -> str:
@@ -27,7 +27,7 @@ def broken(fault: str) -> str:
 
 def run_suite(client: str, *only: str, extra: tuple[str, ...] = (), timeout: float = 110) -> tuple[int, dict]:
     """Run `vrclinic conformance --json` as a user would; (exit code, the JSON report)."""
-    argv = [sys.executable, "-m", "console.cli", "conformance", "--client", client, "--json", *extra]
+    argv = [sys.executable, "-m", "console", "conformance", "--client", client, "--json", *extra]
     for name in only:
         argv += ["--only", name]
     result = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, cwd=ROOT)
@@ -120,7 +120,7 @@ def test_a_client_command_that_does_not_exist_fails_with_a_reason():
 
 def test_an_unknown_check_name_is_a_usage_error():
     result = subprocess.run(
-        [sys.executable, "-m", "console.cli", "conformance", "--client", "true", "--only", "handshak"],
+        [sys.executable, "-m", "console", "conformance", "--client", "true", "--only", "handshak"],
         capture_output=True,
         text=True,
         timeout=30,
@@ -131,7 +131,7 @@ def test_an_unknown_check_name_is_a_usage_error():
 
 
 def test_headset_sim_takes_its_address_and_name_from_the_environment(monkeypatch):
-    from console.cli import build_parser
+    from console.apps.cli import build_parser
 
     monkeypatch.setenv("VRCLINIC_CONSOLE", "tcp://10.0.0.7:6000")
     monkeypatch.setenv("VRCLINIC_HEADSET", "room-3")

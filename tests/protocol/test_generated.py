@@ -14,7 +14,7 @@ from protocol import codegen, messages, schema
 
 def test_protocol_check_passes_on_the_committed_files():
     result = subprocess.run(
-        [sys.executable, "-m", "console.cli", "protocol", "check"], capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "console", "protocol", "check"], capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 0, result.stderr
     assert "generated files current" in result.stdout

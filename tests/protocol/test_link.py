@@ -371,7 +371,7 @@ def test_killed_headset_process_is_lost_and_recognised_when_it_comes_back(link_c
 
         def start() -> subprocess.Popen:
             return subprocess.Popen(
-                [sys.executable, "-m", "console.cli", "headset-sim", "--console", console.endpoint, "--name", "quest"],
+                [sys.executable, "-m", "console", "headset-sim", "--console", console.endpoint, "--name", "quest"],
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
                 env={**os.environ, "PYTHONUNBUFFERED": "1"},

@@ -35,7 +35,7 @@ class ConsoleProcess:
     def __init__(self, port: int):
         self.lines: list[str] = []
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "console.cli", "monitor", "--bind", f"tcp://127.0.0.1:{port}"],
+            [sys.executable, "-m", "console", "monitor", "--bind", f"tcp://127.0.0.1:{port}"],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,

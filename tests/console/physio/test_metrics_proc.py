@@ -8,9 +8,9 @@ import math
 import numpy as np
 import pytest
 
-from console import metrics
+from console.physio import metrics
 from console.physio.metrics_proc import MetricsProcess, MetricsUnavailable
-from tests.console.test_metrics import RATE, resting  # noqa: F401 (a fixture)
+from tests.console.physio.test_metrics import RATE, resting  # noqa: F401 (a fixture)
 
 N30, N20 = int(30 * RATE), int(20 * RATE)
 

@@ -7,12 +7,12 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import Qt
 
-from console.clinic.plan import SessionPlan
-from console.clinic.safety import Thresholds
 from console.qt.clinic_panel import ClinicPanel
-from console.store import SessionStore, StoreError
+from console.records.store import SessionStore, StoreError
+from console.session.clinic.plan import SessionPlan
+from console.session.clinic.safety import Thresholds
 from protocol import messages
-from tests.console.clinic.test_workflow import HIERARCHY, answer, sent, session
+from tests.console.session.clinic.test_workflow import HIERARCHY, answer, sent, session
 
 
 def panel(qtbot, tmp_path, **plan_kwargs):

@@ -10,7 +10,7 @@ from PySide6.QtCore import Qt
 
 from console.qt.bridge import LinkBridge
 from console.qt.main_window import MainWindow
-from console.session import SessionModel
+from console.session.model import SessionModel
 from protocol import messages
 from protocol.link import HeadsetState, LinkConfig
 

@@ -7,13 +7,13 @@ import json
 
 import pytest
 
-from console import recorded
 from console.qt.bridge import LinkBridge
 from console.qt.main_window import MainWindow
 from console.qt.recording_bar import RecordingBar
-from console.record_control import RecordingController
-from console.recording import RecordingSettings, SessionOutlets
-from console.session import SessionModel
+from console.recording.control import RecordingController
+from console.recording.recorder import RecordingSettings, SessionOutlets
+from console.records import recorded
+from console.session.model import SessionModel
 from protocol.link import LinkConfig
 
 pytest.importorskip("pyxdf")

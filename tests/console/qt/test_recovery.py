@@ -13,13 +13,13 @@ import time
 
 import pytest
 
-from console import recorded
 from console.qt.bridge import LinkBridge
 from console.qt.main_window import MainWindow
 from console.qt.recording_bar import RecordingBar
-from console.record_control import RecordingController
-from console.recording import SessionOutlets
-from console.session import SessionModel
+from console.recording.control import RecordingController
+from console.recording.recorder import SessionOutlets
+from console.records import recorded
+from console.session.model import SessionModel
 from protocol.link import LinkConfig
 from tests.conftest import free_port, lsl_config, wait_until
 
@@ -44,7 +44,7 @@ def killed_session(tmp_path_factory):
     log = root / "demo.log"
     with open(log, "w") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "console.cli", *args], stdout=out, stderr=subprocess.DEVNULL, env=env
+            [sys.executable, "-m", "console", *args], stdout=out, stderr=subprocess.DEVNULL, env=env
         )
     try:
         wait_until(lambda: "recording: recording" in log.read_text(), timeout=60, what="recording")
@@ -59,7 +59,7 @@ def killed_session(tmp_path_factory):
     # (or leaves it without footers if a stream went away with the console: all did here).
     wait_until(lambda: not running("recorder_proc", str(folder)), timeout=30, what="the recorder process to end")
     # The demo's simulated headset and physiology end with the console, even killed.
-    wait_until(lambda: not running("console.cli", f"127.0.0.1:{port}"), timeout=15, what="the simulators to end")
+    wait_until(lambda: not running("console", f"127.0.0.1:{port}"), timeout=15, what="the simulators to end")
     return home, folder, killed_at
 
 

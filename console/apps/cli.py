@@ -1,0 +1,260 @@
+"""``vrclinic``: the one command. Subcommands import what they need only when run, so that
+``vrclinic headset-sim`` on a headset-side machine never loads the console's GUI."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+from collections.abc import Sequence
+
+DEFAULT_BIND = "tcp://*:5555"
+
+
+def _protocol(args: argparse.Namespace) -> int:
+    from protocol import codegen
+
+    if args.action == "generate":
+        changed = codegen.write()
+        for path in changed:
+            print(f"wrote {path}")
+        print("generated files are current" if not changed else f"{len(changed)} file(s) regenerated")
+        return 0
+    stale = codegen.stale()
+    if stale:
+        for path in stale:
+            print(f"stale: {path}", file=sys.stderr)
+        print(
+            "Generated protocol files do not match protocol/messages.toml: run 'vrclinic protocol generate' "
+            "and commit the result.",
+            file=sys.stderr,
+        )
+        return 1
+    from protocol import schema
+
+    proto = schema.load()
+    print(f"protocol {proto.version}: {len(proto.messages)} messages, generated files current")
+    return 0
+
+
+def _headset_sim(args: argparse.Namespace) -> int:
+    from unity_bridge.sim.headset import SimulatedHeadset
+
+    def log(line: str) -> None:
+        print(f"[{args.name}] {line}", flush=True)
+
+    sim = SimulatedHeadset(args.console, args.name, answer_delay_s=args.answer_delay, seed=args.seed, log=log)
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: sim.request_stop())
+    log(f"connecting to {args.console} (Ctrl+C to stop)")
+    sim.run(args.duration)
+    log("stopped")
+    return 0
+
+
+def _physio_sim(args: argparse.Namespace) -> int:
+    from unity_bridge.sim import physio
+
+    return physio.main(args)
+
+
+def _monitor(args: argparse.Namespace) -> int:
+    from console.apps.monitor import run_monitor
+    from protocol.link import LinkError
+
+    try:
+        return run_monitor(args.bind, args.duration)
+    except LinkError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+
+
+def _demo(args: argparse.Namespace) -> int:
+    """Console window + simulated headset (+ physiology), shut down together."""
+    from console.apps.console_app import run_demo
+
+    return run_demo(
+        args.port,
+        duration_s=args.duration,
+        screenshot=args.screenshot,
+        play_script=not args.no_script,
+        record=args.record,
+    )
+
+
+def _console(args: argparse.Namespace) -> int:
+    from console.apps.console_app import run_console
+
+    return run_console(args.bind, duration_s=args.duration, screenshot=args.screenshot, record=args.record)
+
+
+def _report(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from console.qt.report_render import make_report
+    from console.records.report import ReportError
+
+    try:
+        out = make_report(Path(args.session), Path(args.out), Path(args.pdf) if args.pdf else None)
+    except ReportError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    print(f"wrote {out}" + (f" and {args.pdf}" if args.pdf else ""))
+    return 0
+
+
+def _review(args: argparse.Namespace) -> int:
+    from console.qt.review_window import run_review
+
+    return run_review(args.session, duration_s=args.duration, screenshot=args.screenshot, at_s=args.at)
+
+
+def _export(args: argparse.Namespace) -> int:
+    from console.records.export import run
+
+    return run(args)
+
+
+def _sessions(args: argparse.Namespace) -> int:
+    """The session store, as a table: every session, or one patient's course with SUDS."""
+    from console.core.clock import clock_text
+    from console.core.paths import data_dir
+    from console.records.store import SessionStore, StoreError, default_path
+
+    path = default_path(data_dir())
+    if not path.exists():
+        print(f"No session store yet at {path}: record a session first.")
+        return 0
+    try:
+        with SessionStore(path) as store:
+            rows = store.sessions(args.patient)
+            suds = {r.session_uid: [x.value for x in store.ratings(r.session_uid, "suds")] for r in rows}
+    except StoreError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    if not rows:
+        print("No sessions" + (f" for patient {args.patient}." if args.patient else "."))
+        return 0
+    print(f"{'started':<17} {'patient':<10} {'state':<11} {'length':>8}  {'SUDS peak/last (n)':<19} folder")
+    for r in reversed(rows):  # oldest first: a course of therapy reads downwards
+        values = suds[r.session_uid]
+        rating = f"{max(values)}/{values[-1]} ({len(values)})" if values else "–"
+        length = clock_text(r.duration_s) if r.duration_s is not None else "–"
+        started = (r.started_at or "").replace("T", " ")[:16]
+        print(f"{started:<17} {r.patient_code or '–':<10} {r.state:<11} {length:>8}  {rating:<19} {r.folder or ''}")
+    return 0
+
+
+def _conformance(args: argparse.Namespace) -> int:
+    from protocol import conformance
+
+    return conformance.main(args)
+
+
+def _metrics(args: argparse.Namespace) -> int:
+    from console.physio.metrics import run
+
+    return run(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="vrclinic", description="Console for VR exposure therapy.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("protocol", help="check or regenerate the files generated from protocol/messages.toml")
+    p.add_argument("action", choices=["check", "generate"])
+    p.set_defaults(func=_protocol)
+
+    p = sub.add_parser("headset-sim", help="run a simulated headset (engine client) against a console")
+    # Defaults from the environment, as every engine client takes them (e.g. `vrclinic conformance`).
+    p.add_argument(
+        "--console",
+        default=os.environ.get("VRCLINIC_CONSOLE", "tcp://127.0.0.1:5555"),
+        help="console address (default: $VRCLINIC_CONSOLE or tcp://127.0.0.1:5555; now %(default)s)",
+    )
+    p.add_argument(
+        "--name",
+        default=os.environ.get("VRCLINIC_HEADSET", "simulated-headset"),
+        help="headset name shown in the console (default: $VRCLINIC_HEADSET or simulated-headset)",
+    )
+    p.add_argument("--answer-delay", type=float, default=2.0, help="seconds the patient takes to answer a prompt")
+    p.add_argument("--seed", type=int, default=None, help="seed of the simulated patient")
+    p.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
+    p.set_defaults(func=_headset_sim)
+
+    p = sub.add_parser("physio-sim", help="simulated physiology: LSL streams of a simulated patient's body")
+    from unity_bridge.sim.physio import add_arguments as add_physio_arguments  # no Qt, light
+
+    add_physio_arguments(p)
+    p.set_defaults(func=_physio_sim)
+
+    p = sub.add_parser("report", help="write a session report (HTML, optionally PDF) from a recorded session")
+    p.add_argument("session", help="the session folder (from --record)")
+    p.add_argument("--out", required=True, help="the HTML file to write")
+    p.add_argument("--pdf", default=None, help="also write this PDF")
+    p.set_defaults(func=_report)
+
+    p = sub.add_parser("review", help="open a recorded session in the review window and scrub through it")
+    p.add_argument("session", help="the session folder")
+    p.add_argument("--at", type=float, default=None, help="start with the cursor at this session time (s)")
+    p.add_argument("--duration", type=float, default=None, help="close after this many seconds")
+    p.add_argument("--screenshot", default=None, help="with --duration: save a PNG of the window before closing")
+    p.set_defaults(func=_review)
+
+    p = sub.add_parser("export", help="export a recorded session for researchers (CSV files and/or the XDF)")
+    from console.records.export import add_arguments as add_export_arguments  # no Qt, light
+
+    add_export_arguments(p)
+    p.set_defaults(func=_export)
+
+    p = sub.add_parser("sessions", help="the session store: recorded sessions, with each one's SUDS peak and last")
+    p.add_argument("--patient", default=None, help="only this patient's sessions (pseudonymous code)")
+    p.set_defaults(func=_sessions)
+
+    p = sub.add_parser("metrics", help="heart rate, RR, skin conductance and breathing metrics from a CSV recording")
+    from console.physio.metrics import add_arguments as add_metrics_arguments  # NeuroKit loads only when run
+
+    add_metrics_arguments(p)
+    p.set_defaults(func=_metrics)
+
+    p = sub.add_parser("monitor", help="text console: listen for headsets and print what they say")
+    p.add_argument("--bind", default=DEFAULT_BIND, help="address to listen on (default %(default)s)")
+    p.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
+    p.set_defaults(func=_monitor)
+
+    p = sub.add_parser("console", help="the console window, listening for real headsets")
+    p.add_argument("--bind", default=DEFAULT_BIND, help="address to listen on (default %(default)s)")
+    p.add_argument("--duration", type=float, default=None, help="close after this many seconds")
+    p.add_argument("--screenshot", default=None, help="with --duration: save a PNG of the window before closing")
+    p.add_argument("--record", metavar="DIR", default=None, help="record the session (XDF) into this folder")
+    p.set_defaults(func=_console)
+
+    p = sub.add_parser("demo", help="the console with a simulated headset and physiology, playing a short session")
+    p.add_argument("--duration", type=float, default=None, help="close after this many seconds (default: when closed)")
+    p.add_argument("--screenshot", default=None, help="with --duration: save a PNG of the window before closing")
+    p.add_argument("--port", type=int, default=5555, help="loopback port for the link (default %(default)s)")
+    p.add_argument("--no-script", action="store_true", help="do not play the demo session; you drive")
+    p.add_argument("--record", metavar="DIR", default=None, help="record the session (XDF) into this folder")
+    p.set_defaults(func=_demo)
+
+    p = sub.add_parser("conformance", help="check an engine client against the protocol (plays the console)")
+    p.add_argument("--client", default=None, help='the client command, e.g. "vrclinic headset-sim" (shell-split)')
+    p.add_argument("--only", action="append", metavar="NAME", help="run only this check (repeat, or comma-separate)")
+    p.add_argument("--json", action="store_true", help="print the results as JSON instead of a table")
+    p.add_argument("--timeout", type=float, default=30.0, help="hard limit per check in s (default %(default)s)")
+    p.add_argument("--startup", type=float, default=10.0, help="s allowed until the first hello (default %(default)s)")
+    p.add_argument("--name", default="conformance-headset", help="VRCLINIC_HEADSET for the client (%(default)s)")
+    p.add_argument("--list", action="store_true", help="list the checks and exit")
+    p.add_argument("-v", "--verbose", action="store_true", help="show the evidence of passed checks too")
+    p.set_defaults(func=_conformance)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

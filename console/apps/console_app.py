@@ -1,0 +1,177 @@
+"""Start the Qt console: `vrclinic console` (real headsets) and `vrclinic demo` (with a
+simulated headset and simulated physiology in their own processes)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from console.core.paths import data_dir
+from protocol.link import LinkConfig, LinkError
+
+
+def run_console(
+    bind: str,
+    *,
+    duration_s: float | None = None,
+    screenshot: str | None = None,
+    script: list | None = None,
+    record: str | None = None,
+    expect_streams: tuple[str, ...] = (),
+) -> int:
+    """Run the window until it is closed (or for ``duration_s``, then save ``screenshot``)."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from console.apps.demo import ScriptPlayer
+    from console.core.clock import clock_text
+    from console.physio.acquisition import Acquisition
+    from console.physio.live_metrics import LiveMetrics
+    from console.physio.streams import StreamDirectory
+    from console.qt.bridge import LinkBridge
+    from console.qt.clinic_panel import ClinicPanel
+    from console.qt.main_window import MainWindow
+    from console.qt.physio_panel import PhysioPanel
+    from console.qt.recording_bar import RecordingBar
+    from console.recording.control import RecordingController
+    from console.recording.recorder import RecordingError, SessionOutlets
+    from console.session.clinic.workflow import ClinicalSession
+    from console.session.model import SessionModel
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("vrclinic")
+    app.setStyle("Fusion")
+    try:
+        bridge = LinkBridge(LinkConfig(bind=bind))
+    except LinkError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    model = SessionModel(bridge.link, presets_path=data_dir() / "presets.json")
+    # The event log also goes to the terminal: what a technician reads when something went wrong.
+    model.logged.connect(
+        lambda e: print(
+            f"[{clock_text(e.at - model.started_at)}] {e.headset + ': ' if e.headset else ''}{e.text}", flush=True
+        )
+    )
+    directory = StreamDirectory().start()
+    acquisition = Acquisition()
+    # In the session window the stream table stays short (it scrolls): people look at the traces.
+    # 30 plot frames a second look as smooth for physiology as 60 and leave the GUI thread,
+    # which also sends the heartbeats, half the painting to do.
+    physio = PhysioPanel(
+        directory, acquisition, session_start=model.started_at, table_rows=2, compact=True, refresh_hz=30.0
+    )
+    outlets = SessionOutlets(model)  # the session's own LSL streams, for any recorder on the network
+    controller = RecordingController(
+        model,
+        data_dir(),
+        outlets,
+        lambda: [d.info for d in directory.snapshot() if d.info is not None],
+        expect=expect_streams,
+    )
+    bridge.frame_tap = controller.frame_tap
+    live = LiveMetrics(acquisition, acquisition.selected).start()  # its own thread
+    clinic = ClinicPanel(ClinicalSession(model), controller.store, lambda: controller.patient)
+    if script:
+        from console.apps.demo import Step, demo_plan
+
+        # The demo offers its spider hierarchy in Plan… and, after the scripted part, runs it.
+        clinic.default_plan = demo_plan()
+        script = [*script, Step(52.0, "start the exposure plan", lambda _m: clinic.clinic.begin(demo_plan()))]
+    recording_bar = RecordingBar(controller)
+    # A patient's code entered: their own safety thresholds (kept with their plans) apply.
+    recording_bar.patient.editingFinished.connect(lambda: clinic.load_patient(controller.patient))
+    window = MainWindow(model, bridge, physio=physio, recording=recording_bar, live=live, clinic=clinic)
+    physio.known_host_added.connect(lambda text: window.statusBar().showMessage(text, 10_000))
+    window.show()
+    window.offer_recovery(quiet=True)
+    if record or controller.settings.auto_record:
+        try:
+            controller.start(Path(record) if record else None)
+        except RecordingError as exc:
+            model.note("error", "", f"recording: {exc}")
+    if script:
+        player = ScriptPlayer(model, script, on_step=lambda s: window.statusBar().showMessage(f"demo: {s.say}", 4000))
+        timer = QTimer(window, interval=100)
+        timer.timeout.connect(player.tick)
+        timer.start()
+    if duration_s is not None:
+
+        def finish() -> None:
+            if screenshot:
+                Path(screenshot).parent.mkdir(parents=True, exist_ok=True)
+                window.grab().save(screenshot)
+            window.close()
+
+        QTimer.singleShot(round(duration_s * 1000), finish)
+    # Ctrl+C in the terminal closes the window properly (headsets get a bye, scenes go calm).
+    signal.signal(signal.SIGINT, lambda *_: window.close())
+    keepalive = QTimer(window, interval=200)  # lets Python see the signal while Qt's loop runs
+    keepalive.timeout.connect(lambda: None)
+    keepalive.start()
+    try:
+        app.exec()
+    finally:
+        bridge.frame_tap = None
+        live.stop()
+        controller.close()
+        physio.shutdown()
+        acquisition.close()
+        directory.stop()
+    return 0
+
+
+def _with_parent() -> dict:
+    """Popen arguments that end the demo's simulators when the console dies, even by kill -9
+    (Linux's parent-death signal); elsewhere they stop when the console stops them."""
+    if not sys.platform.startswith("linux"):
+        return {}
+    import ctypes
+
+    def die_with_parent() -> None:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+    return {"preexec_fn": die_with_parent}
+
+
+def run_demo(
+    port: int,
+    *,
+    duration_s: float | None,
+    screenshot: str | None,
+    play_script: bool = True,
+    record: str | None = None,
+) -> int:
+    """Console + simulated headset + simulated physiology, started and stopped together."""
+    from console.apps.demo import demo_script
+
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    headset = "demo-headset"
+    link_args = ["--console", f"tcp://127.0.0.1:{port}", "--name", headset, "--answer-delay", "1.5", "--seed", "7"]
+    children = [
+        subprocess.Popen([sys.executable, "-m", "console", "headset-sim", *link_args], env=env, **_with_parent()),
+        # The patient's body, following what the simulated patient in that headset feels.
+        subprocess.Popen(
+            [sys.executable, "-m", "console", "physio-sim", "--follow", headset], env=env, **_with_parent()
+        ),
+    ]
+    try:
+        return run_console(
+            f"tcp://127.0.0.1:{port}",
+            duration_s=duration_s,
+            screenshot=screenshot,
+            script=demo_script() if play_script else None,
+            record=record,
+            expect_streams=tuple(f"vrclinic-sim-{kind}" for kind in ("ECG", "PPG", "EDA", "RESP")),
+        )
+    finally:
+        for child in children:
+            child.send_signal(signal.SIGTERM)
+        for child in children:
+            try:
+                child.wait(5)
+            except subprocess.TimeoutExpired:
+                child.kill()

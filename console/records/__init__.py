@@ -1,0 +1,2 @@
+"""The reader side: a recorded session read back, the session store, the review model,
+export and the report's content. No Qt."""
