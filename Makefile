@@ -34,6 +34,7 @@ endif
 test: $(STAMP)
 	@packaging/system-deps.sh test
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	$(BIN)/vrclinic protocol check
 	$(BIN)/python -m pytest
 

@@ -76,6 +76,7 @@ def _callback_name(caller: Any) -> str:
     target = caller.dereference() if hasattr(caller, "dereference") else caller
     owner = getattr(target, "__self__", None)
     name = getattr(target, "__qualname__", None) or getattr(target, "__name__", None) or repr(target)
+    name = name.rsplit("<locals>.", 1)[-1]  # a class defined in a function: its own name is enough
     if owner is not None and "." not in name:
         name = f"{type(owner).__name__}.{name}"
     return name

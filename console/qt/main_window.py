@@ -32,39 +32,27 @@ from PySide6.QtWidgets import (
 
 from console.core.clock import clock_text
 from console.core.colours import MARK_COLOURS
+from console.core.signals import ViewFailure, view_failures
 from console.physio.live_metrics import LiveMetrics, LiveReading
 from console.qt.bridge import LinkBridge
 from console.qt.clinic_panel import ClinicPanel
 from console.qt.mirror_view import MirrorView
 from console.qt.panels import EventLog, HeadsetsPanel, SelfReportPanel, StimulusPanel
 from console.qt.recording_bar import RecordingBar, RecoveryDialog
+from console.qt.style import STYLE
 from console.session.model import Mark, SessionModel
 from protocol.link import HeadsetState
 from protocol.timing import now
 
 MAKE_SAFE_KEYS = ("Esc", "F12")
 
-STYLE = """
-QMainWindow, QWidget { background: #f4f5f7; color: #1e2328; font-size: 10.5pt; }
-QLabel#panelTitle { font-size: 11.5pt; font-weight: 600; color: #3a4350; padding: 4px 0 2px 0; }
-QLabel#bigNumber { font-size: 22pt; font-weight: 700; color: #1f5f9f; padding-right: 12px; }
-QLabel#sessionClock { font-size: 15pt; font-weight: 600; padding: 0 12px; }
-QLabel#banner { background: #c0392b; color: white; font-size: 12.5pt; font-weight: 700; padding: 8px; }
-QLabel#sceneStatus { color: #3a4350; }
-QLabel#arousal { font-size: 11.5pt; color: #3a4350; padding: 2px 4px; }
-QPushButton { padding: 6px 12px; border: 1px solid #b9c0c8; border-radius: 4px; background: #ffffff; }
-QPushButton:hover { background: #eef2f6; }
-QPushButton#makeSafe { background: #c0392b; color: white; font-size: 15pt; font-weight: 800;
-                       padding: 10px 28px; border: 2px solid #8e2a20; border-radius: 6px; }
-QPushButton#makeSafe:hover { background: #a93226; }
-QTableWidget { background: white; gridline-color: #e3e6ea; }
-QHeaderView::section { background: #e9ecef; padding: 3px; border: none; }
-"""
-
 
 class MainWindow(QMainWindow):
     # A new live-metrics reading, emitted in the metrics worker, shown in the GUI thread.
     reading_ready = Signal(object)
+    # A view's callback failed (console.core.signals): reported in the emitting thread, shown
+    # in the GUI thread (queued when it came from another thread).
+    view_failed = Signal(object)
 
     def __init__(
         self,
@@ -206,6 +194,14 @@ class MainWindow(QMainWindow):
         self.stats_timer.timeout.connect(self._tick)
         self.stats_timer.start()
         self.statusBar().showMessage(f"Listening for headsets on {bridge.link.endpoint}")
+        # A part of the window that failed stays named here (the status message above is
+        # rewritten every tick): the session goes on, and the therapist knows what to distrust.
+        self.view_problem = QLabel("")
+        self.view_problem.setObjectName("viewProblem")
+        self.view_problem.hide()
+        self.statusBar().addPermanentWidget(self.view_problem)
+        self.view_failed.connect(self._show_view_failure)
+        self._stop_hearing_failures = view_failures.listen(self.view_failed.emit)
         self.resize(1500, 940)
         self._painted = False
         bridge.open()  # everything is connected: events that arrived while building flow now
@@ -328,6 +324,15 @@ class MainWindow(QMainWindow):
         parts.append(f"listening on {self.bridge.link.endpoint}")
         self.statusBar().showMessage(" · ".join(parts))
 
+    def _show_view_failure(self, failure: ViewFailure) -> None:
+        """GUI thread. Names the failing part and how often parts failed; the log has the traceback."""
+        count = view_failures.count
+        self.view_problem.setText(
+            f"⚠ {count} display problem{'s' if count != 1 else ''}: {failure.callback} — the session goes on"
+        )
+        self.view_problem.setToolTip(f"{failure.text()}\nThe traceback is in the console's log (vrclinic.views).")
+        self.view_problem.show()
+
     def _marked(self, mark: Mark) -> None:
         add_mark = getattr(self.physio, "add_mark", None)
         if add_mark is not None:
@@ -342,6 +347,7 @@ class MainWindow(QMainWindow):
                 print(f"first-paint {time.time():.6f}", flush=True)
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        self._stop_hearing_failures()
         if self.live is not None:
             self.live.on_reading = None
         self.heartbeat.stop()

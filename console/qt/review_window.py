@@ -60,9 +60,9 @@ from PySide6.QtWidgets import (
 )
 
 from console.core.colours import MARK_COLOURS
-from console.qt.main_window import STYLE
 from console.qt.panels import LOG_COLOURS, title
 from console.qt.physio_panel import AXIS_COLOUR, BACKGROUND, FALLBACK_COLOURS, OVERLAY_MAX_CHANNELS, TYPE_COLOURS
+from console.qt.style import REVIEW_STYLE
 from console.records.recorded import RecordedSession, SessionFileError, load, plan_entry
 from console.records.recorded import Signal as Stream
 from console.records.review import SPEEDS, ReviewModel, Snapshot, ago_text, mmss
@@ -97,18 +97,6 @@ def mark_words(event: dict) -> str:
 
 
 STALE_FRAME_S = 2.0  # an older mirror frame is labelled with its age (the mirror had paused)
-
-REVIEW_STYLE = (
-    STYLE
-    + """
-QLabel#mirror { background: #1d2126; color: #c9ced6; font-size: 12pt; }
-QLabel#valueName { color: #5d6d7e; }
-QLabel#value { font-weight: 600; }
-QLabel#suds { font-size: 16pt; font-weight: 700; color: #1f5f9f; }
-QLabel#caption { color: #5d6d7e; }
-QTableWidget { selection-background-color: #dbe7f3; selection-color: #1e2328; }
-"""
-)
 
 
 def session_id(s: RecordedSession) -> str:

@@ -128,3 +128,25 @@ def test_live_metrics_line_says_what_to_do_without_physiology(qtbot, tmp_path):
     finally:
         live.stop()
         acquisition.close()
+
+
+def test_a_broken_view_is_named_in_the_window_and_the_session_goes_on(qtbot, window, view_failures):
+    """A view that raises on a model event (here: one more subscriber to the ratings) does not stop
+    the others nor the session; the window names it in its status bar until closed."""
+
+    class BrokenChart:
+        def on_rated(self, rating):
+            raise RuntimeError("chart cannot draw")
+
+    chart = BrokenChart()
+    window.model.rated.connect(chart.on_rated)
+    qtbot.mouseClick(window.report.suds_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.view_problem.isVisible(), timeout=10_000)
+    assert "BrokenChart.on_rated" in window.view_problem.text()
+    assert "the session goes on" in window.view_problem.text()
+    assert "chart cannot draw" in window.view_problem.toolTip()
+    rating = window.model.ratings[-1]
+    assert window.report.latest.text() == f"SUDS {rating.value}", "the views after the broken one still ran"
+    qtbot.keyClick(window.marker_note, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: bool(window.sim.sim.safe_events), timeout=5000)
+    assert [f.callback for f in view_failures] == ["BrokenChart.on_rated"]
