@@ -1,590 +1,44 @@
-"""Conformance suite: play the console against any engine client and check what it does.
+"""The nine conformance checks, and running them: each check gets a fresh client process and a
+fresh :class:`~protocol.conformance.harness.Harness`, judges the answers against SPEC.md, and
+ends with the client killed.
 
-``vrclinic conformance --client "CMD ..."`` runs every check below against a fresh copy of
-the client. For each check the runner binds a new ROUTER on a random loopback port, starts
-the client command (shell-split, no shell) with ``VRCLINIC_CONSOLE=tcp://127.0.0.1:PORT``
-and ``VRCLINIC_HEADSET=<name>`` in its environment, drives it with raw protocol frames
-(built with :mod:`protocol.codec` or by hand, so that it can send wrong things on purpose)
-and judges the answers against SPEC.md. Each check ends with the client killed.
-
-Threads: none of its own. Everything (reading the socket, sending the console's heartbeats,
-waiting) happens in the calling thread, inside :meth:`_Harness.pump`; every wait there is
-bounded by the check's own deadline, so a hung client fails its check instead of hanging
-the run. No Qt: this runs on CI machines and headset build servers.
-
-Where the spec says only "at once", the suite allows :data:`AT_ONCE_S`; the section
-"Writing an engine client" of SPEC.md lists every bound the suite uses.
+Threads: a check runs entirely in the calling thread (see :mod:`protocol.conformance.harness`).
 """
 
 from __future__ import annotations
 
-import argparse
-import contextlib
 import itertools
-import json
-import math
-import os
-import shlex
-import shutil
-import signal
 import statistics
-import subprocess
-import sys
-import tempfile
-import textwrap
-import time
-from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
-from typing import IO, Any
+from dataclasses import dataclass
+from typing import Any
 
 import msgpack
-import zmq
 
 from protocol import codec, messages
-from protocol.codec import ProtocolError
+from protocol.conformance.harness import (
+    AT_ONCE_S,
+    HELLO_RETRY_S,
+    LIMITS,
+    PROTO,
+    REPLY_S,
+    STAY_CALM_S,
+    WATCHDOG_SLACK_S,
+    CheckResult,
+    CheckTimeout,
+    Fail,
+    Frame,
+    Harness,
+    Options,
+    is_safety,
+    is_status,
+    status_of,
+)
 from protocol.timing import now
-
-PROTO = codec.PROTO
-LIMITS = codec.LIMITS
-
-REPLY_S = 1.0  # an answer (error, parameter_applied, scene_status) on loopback
-AT_ONCE_S = 0.5  # "at once" (make_safe): never slower than the default watchdog timeout
-WATCHDOG_SLACK_S = 0.15  # how late after watchdog_timeout_ms the safe scene_status may arrive
-LOAD_S = 10.0  # a scene load
-HELLO_RETRY_S = 0.25  # SPEC §4: hello again every 250 ms until welcome
-STAY_CALM_S = 1.0  # how long the suite watches that a safe scene stays safe
-DEFAULT_NAME = "conformance-headset"
-
-
-class Fail(Exception):
-    """A check failed; ``reason`` says what the client did wrong, in plain words."""
-
-    def __init__(self, reason: str):
-        super().__init__(reason)
-        self.reason = reason
-
-
-class _CheckTimeout(Exception):
-    """The check's hard deadline passed (the client hung, or is far too slow)."""
-
-
-@dataclass(frozen=True)
-class Options:
-    """How to run the client and how long a check may take at most."""
-
-    client: str
-    name: str = DEFAULT_NAME
-    timeout_s: float = 30.0  # hard cap per check, client start-up included
-    startup_s: float = 10.0  # from starting the process to its first hello
-
-
-@dataclass
-class CheckResult:
-    name: str
-    passed: bool
-    reason: str
-    duration_s: float
-    evidence: list[str] = field(default_factory=list)
-    client_output: list[str] = field(default_factory=list)
-
-
-@dataclass(slots=True)
-class Frame:
-    """One frame the client sent, as the runner received it."""
-
-    at: float  # runner clock on arrival
-    route: bytes  # the ROUTER's routing id: one per connection
-    raw: bytes
-    msg_id: int
-    message: messages.Message | None  # None when it did not decode (``problem`` says why)
-    problem: str = ""
-
-    @property
-    def type(self) -> str:
-        return self.message.TYPE if self.message is not None else "(invalid)"
-
-
-@dataclass(frozen=True, slots=True)
-class _Sent:
-    type: str
-    expect_error: bool
 
 
 def _fmt(value: float) -> str:
     return f"{value:g}"
-
-
-class _Harness:
-    """The console side of one check: a ROUTER, the client process, and what was said.
-
-    Owned by the thread that runs the check; nothing here is thread-safe (nothing needs to be).
-    """
-
-    def __init__(self, options: Options, deadline: float):
-        self.options = options
-        self.deadline = deadline
-        self.t0 = now()
-        self.ctx = zmq.Context()
-        self.router: zmq.Socket | None = self._bind("tcp://127.0.0.1:*")
-        self.endpoint = self.router.getsockopt(zmq.LAST_ENDPOINT).decode()
-        self.port = int(self.endpoint.rsplit(":", 1)[1])
-        self.frames: list[Frame] = []
-        self.evidence: list[str] = []
-        self.invalid: list[Frame] = []
-        self.violations: list[str] = []
-        self.decoders: dict[bytes, codec.Decoder] = {}
-        self.welcomed: set[bytes] = set()
-        self.route: bytes | None = None  # the connection the console talks to
-        self.hello: messages.Hello | None = None
-        self.catalogue: messages.SceneCatalogue | None = None
-        self.status: messages.SceneStatus | None = None
-        self.interval_s = 0.1
-        self.watchdog_s = 0.5
-        self.beating = False
-        self.next_beat = 0.0
-        self.beat_seq = 0
-        self.beats_sent: dict[int, float] = {}  # seq -> sent_at (runner clock)
-        self.last_beat_at: float | None = None
-        self.last_client_beat: tuple[int, float, float] | None = None  # seq, sent_at, arrival
-        self.ids = itertools.count(1)
-        self.sent: dict[int, _Sent] = {}
-        self.allow_unattributed_errors = False  # the malformed check sends frames without a readable id
-        self.not_connected_sent = 0
-        self.proc: subprocess.Popen | None = None
-        self._output: IO[bytes] | None = None
-        self._exit_noted = False
-        self._send_failures: set[str] = set()
-
-    # -- sockets and process (the check's thread) ----------------------------------------
-    def _bind(self, endpoint: str) -> zmq.Socket:
-        router = self.ctx.socket(zmq.ROUTER)
-        router.setsockopt(zmq.LINGER, 0)
-        router.setsockopt(zmq.ROUTER_MANDATORY, 1)  # a send to a vanished client fails loudly
-        router.setsockopt(zmq.SNDHWM, 1000)
-        router.setsockopt(zmq.RCVHWM, 10000)
-        try:
-            router.bind(endpoint)
-        except zmq.ZMQError:
-            router.close(0)
-            raise
-        return router
-
-    def start_client(self) -> None:
-        """Start the client command in a process group of its own (the check's thread)."""
-        argv = shlex.split(self.options.client)
-        if not argv:
-            raise Fail("the client command is empty")
-        env = {
-            **os.environ,
-            "VRCLINIC_CONSOLE": f"tcp://127.0.0.1:{self.port}",
-            "VRCLINIC_HEADSET": self.options.name,
-            "PYTHONUNBUFFERED": "1",  # a Python client's log reaches the output tail in time
-        }
-        # A file, not a pipe: a chatty client never blocks. Closed in close().
-        self._output = tempfile.TemporaryFile()  # noqa: SIM115
-        try:
-            # A session of its own: a wrapper script and everything it starts are killed together.
-            self.proc = subprocess.Popen(
-                argv, env=env, stdin=subprocess.DEVNULL, stdout=self._output, stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )  # fmt: skip
-        except OSError as exc:
-            raise Fail(f"could not start the client {self.options.client!r}: {exc}") from None
-        self.note(f"started {self.options.client!r} (pid {self.proc.pid}) with VRCLINIC_CONSOLE={self.endpoint}")
-
-    def stop_client(self) -> None:
-        """Kill the client's process group: SIGTERM, then SIGKILL after 2 s (the check's thread)."""
-        proc = self.proc
-        if proc is None:
-            return
-        for sig, wait_s in ((signal.SIGTERM, 2.0), (signal.SIGKILL, 2.0)):
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(proc.pid, sig)  # the group we created with start_new_session
-            try:
-                proc.wait(wait_s)
-            except subprocess.TimeoutExpired:
-                continue
-            # The leader is gone; anything it left behind in its group goes too.
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            return
-
-    def client_output(self, lines: int = 15) -> list[str]:
-        """The last lines the client printed (stdout and stderr together)."""
-        if self._output is None:
-            return []
-        self._output.seek(0, os.SEEK_END)
-        size = self._output.tell()
-        self._output.seek(max(0, size - 16384))
-        text = self._output.read().decode("utf-8", "replace")
-        return [line[:200] for line in text.splitlines()[-lines:]]
-
-    def close(self) -> None:
-        if self.router is not None:
-            self.router.close(0)
-            self.router = None
-        self.ctx.term()
-        if self._output is not None:
-            self._output.close()
-
-    def drop_console(self) -> None:
-        """Close the ROUTER, as a crashed or restarted console would."""
-        assert self.router is not None
-        self.router.close(0)
-        self.router = None
-        self.beating = False
-        self.welcomed.clear()
-        self.note(f"closed the console's socket on port {self.port}")
-
-    def rebind(self) -> None:
-        """Bind a new ROUTER on the same port; libzmq releases the old one asynchronously."""
-        endpoint = f"tcp://127.0.0.1:{self.port}"
-        give_up = now() + 3.0
-        while True:
-            try:
-                self.router = self._bind(endpoint)
-                break
-            except zmq.ZMQError as exc:
-                if now() > give_up:
-                    raise Fail(f"the runner could not bind {endpoint} again: {exc} (not the client's fault)") from None
-                self.pump(now() + 0.05)
-        self.decoders.clear()
-        self.note(f"console back on {endpoint}")
-
-    # -- bookkeeping -------------------------------------------------------------------
-    def rel(self, t: float) -> str:
-        return f"+{t - self.t0:.3f} s"
-
-    def note(self, text: str) -> None:
-        self.evidence.append(f"{self.rel(now())}  {text}")
-
-    def violation(self, text: str) -> None:
-        if text not in self.violations:
-            self.violations.append(text)
-            self.note(f"VIOLATION: {text}")
-
-    def summary(self, since: int = 0, until: float | None = None) -> str:
-        kinds = Counter(f.type for f in self.frames[since:] if until is None or f.at <= until)
-        return ", ".join(f"{k}×{n}" for k, n in kinds.most_common()) or "nothing"
-
-    def of(self, msg_type: str, since: int = 0) -> list[Frame]:
-        return [f for f in self.frames[since:] if f.type == msg_type]
-
-    # -- sending -----------------------------------------------------------------------
-    def send(self, message: messages.Message, *, expect_error: bool = False) -> int:
-        """Encode and send one valid message to the client's connection; returns its id.
-        ``expect_error`` when the client must refuse it (e.g. a value out of range)."""
-        msg_id = next(self.ids)
-        self.sent[msg_id] = _Sent(message.TYPE, expect_error)
-        self._send_frame(codec.encode(message, msg_id), message.TYPE)
-        return msg_id
-
-    def send_raw(self, frame: bytes, what: str, msg_id: int | None = None) -> None:
-        """Send a hand-made (usually wrong) frame; ``msg_id`` when it carries a readable id."""
-        if msg_id is not None:
-            self.sent[msg_id] = _Sent(what, True)
-        self._send_frame(frame, what)
-
-    def new_id(self) -> int:
-        """An envelope id for a hand-made frame."""
-        return next(self.ids)
-
-    def _send_frame(self, frame: bytes, what: str) -> None:
-        route = self.route
-        if route is None or self.router is None:
-            raise Fail(f"internal: no connection to send {what} on")
-        try:
-            self.router.send_multipart([route, frame], zmq.NOBLOCK)
-        except zmq.ZMQError as exc:
-            if what not in self._send_failures:  # once per type: heartbeats would flood the evidence
-                self._send_failures.add(what)
-                self.note(f"could not send {what} to the client: {exc} (its connection is gone)")
-
-    def welcome(
-        self, hello_frame: Frame, *, interval_ms: int = 100, watchdog_ms: int = 500, major: int | None = None
-    ) -> None:
-        """Answer ``hello_frame`` with a welcome (of another ``major`` for the version check)."""
-        hello = hello_frame.message
-        assert isinstance(hello, messages.Hello)
-        self.route = hello_frame.route
-        self.hello = hello
-        t = now()
-        self.send(
-            messages.Welcome(
-                protocol_major=PROTO.major if major is None else major,
-                protocol_minor=PROTO.minor if major is None else 0,
-                console_name="vrclinic conformance",
-                session_id="conformance",
-                heartbeat_interval_ms=interval_ms,
-                watchdog_timeout_ms=watchdog_ms,
-                sent_at=t,
-                echo_sent_at=hello.sent_at,
-                echo_received_at=hello_frame.at,
-            )
-        )
-        self.note(
-            f"sent welcome (protocol {PROTO.major if major is None else major}."
-            f"{PROTO.minor if major is None else 0}, heartbeat {interval_ms} ms, watchdog {watchdog_ms} ms)"
-        )
-        if major is None or major == PROTO.major:
-            self.welcomed.add(hello_frame.route)
-            self.interval_s = interval_ms / 1000
-            self.watchdog_s = watchdog_ms / 1000
-
-    def start_beating(self) -> None:
-        """From now on pump() sends the console's heartbeats to the client's connection."""
-        self.beating = True
-        self.next_beat = now()
-
-    def _beat(self, t: float) -> None:
-        seq = self.beat_seq
-        self.beat_seq += 1
-        echo = self.last_client_beat
-        beat = messages.Heartbeat(
-            seq=seq,
-            sent_at=t,
-            echo_seq=echo[0] if echo else -1,
-            echo_sent_at=echo[1] if echo else 0.0,
-            echo_received_at=echo[2] if echo else 0.0,
-        )
-        self.send(beat)
-        self.beats_sent[seq] = t
-        self.last_beat_at = t
-        self.next_beat = max(self.next_beat + self.interval_s, t)  # keep the cadence, never burst
-
-    # -- receiving ---------------------------------------------------------------------
-    def pump(self, until: float, *, stop_on_frame: bool = False) -> None:
-        """Receive and beat until ``until`` (or the first frame, with ``stop_on_frame``).
-
-        Raises _CheckTimeout when the check's deadline passes: every wait goes through here."""
-        while True:
-            t = now()
-            if t >= self.deadline:
-                raise _CheckTimeout()
-            if self.beating and self.route is not None and t >= self.next_beat:
-                self._beat(t)
-            self._watch_process()
-            if t >= until:
-                return
-            wake = min(until, self.deadline, self.next_beat if self.beating else until)
-            timeout_ms = max(0, math.ceil((wake - t) * 1000))
-            if self.router is None:  # the console is "down" (reconnection check)
-                time.sleep(timeout_ms / 1000)
-                continue
-            if self.router.poll(timeout_ms, zmq.POLLIN) and self._drain() and stop_on_frame:
-                return
-
-    def _drain(self) -> int:
-        assert self.router is not None
-        count = 0
-        while True:
-            try:
-                parts = self.router.recv_multipart(zmq.NOBLOCK)
-            except zmq.Again:
-                return count
-            self._on_parts(parts, now())
-            count += 1
-
-    def _watch_process(self) -> None:
-        if self.proc is not None and not self._exit_noted and self.proc.poll() is not None:
-            self._exit_noted = True
-            self.note(f"the client process exited with code {self.proc.returncode}")
-
-    def exited(self) -> bool:
-        return self.proc is not None and self.proc.poll() is not None
-
-    def _on_parts(self, parts: list[bytes], t: float) -> None:
-        route, rest = parts[0], parts[1:]
-        if len(rest) != 1:
-            frame = Frame(t, route, b"".join(rest), -1, None, f"a message must be 1 frame, got {len(rest)}")
-            self._invalid(frame)
-            return
-        raw = rest[0]
-        decoder = self.decoders.setdefault(route, codec.Decoder("console"))
-        try:
-            received = decoder.decode(raw)
-        except ProtocolError as exc:
-            self._invalid(Frame(t, route, raw, codec.peek_envelope(raw)[1], None, str(exc)))
-            return
-        if received is None:  # an unknown type from a client that announced a newer minor
-            msg_type, msg_id = codec.peek_envelope(raw)
-            self.frames.append(Frame(t, route, raw, msg_id, None, f"unknown type {msg_type!r} (newer minor)"))
-            return
-        msg = received.message
-        frame = Frame(t, route, raw, received.id, msg)
-        self.frames.append(frame)
-        if isinstance(msg, messages.Hello):
-            if msg.protocol_major == PROTO.major:
-                decoder.peer_minor = msg.protocol_minor
-            return
-        if route not in self.welcomed:
-            if not isinstance(msg, messages.Bye):
-                self._not_connected(route, msg, received.id)
-            return
-        if isinstance(msg, messages.Heartbeat):
-            self.last_client_beat = (msg.seq, msg.sent_at, t)
-        elif isinstance(msg, messages.SceneCatalogue):
-            self.catalogue = msg
-        elif isinstance(msg, messages.SceneStatus):
-            self.status = msg
-        elif isinstance(msg, messages.Error):
-            self._attribute_error(msg)
-
-    def _invalid(self, frame: Frame) -> None:
-        self.frames.append(frame)
-        self.invalid.append(frame)
-        self.note(f"the client sent a frame that does not decode ({len(frame.raw)} bytes): {frame.problem}")
-
-    def _not_connected(self, route: bytes, msg: messages.Message, msg_id: int) -> None:
-        """What a console answers to anything but hello from a connection it does not know (SPEC §4)."""
-        if self.not_connected_sent >= 20 or self.router is None:  # the spec's error rate limit, roughly
-            return
-        self.not_connected_sent += 1
-        error = messages.Error(
-            code=messages.ErrorCode.NOT_CONNECTED,
-            text="this console does not know you (it may have restarted): send hello",
-            ref_type=msg.TYPE,
-            ref_id=msg_id,
-        )
-        with contextlib.suppress(zmq.ZMQError):
-            self.router.send_multipart([route, codec.encode(error, next(self.ids))], zmq.NOBLOCK)
-        if self.not_connected_sent == 1:
-            self.note(f"answered {msg.TYPE} from an unknown connection with error not_connected")
-
-    def _attribute_error(self, error: messages.Error) -> None:
-        sent = self.sent.get(error.ref_id) if error.ref_id >= 0 else None
-        if sent is not None and not sent.expect_error:
-            self.violation(
-                f"the client refused a valid {sent.type} (id {error.ref_id}) with error {error.code}: {error.text!r}"
-            )
-        elif sent is None and not self.allow_unattributed_errors:
-            self.violation(
-                f"the client sent error {error.code} ({error.text!r}, ref {error.ref_type or '?'} id {error.ref_id}) "
-                "although every frame the runner sent was valid"
-            )
-
-    def wait_for(self, predicate: Callable[[Frame], bool], timeout: float, since: int | None = None) -> Frame | None:
-        """The first frame from ``since`` on (default: from now) that matches, or None after ``timeout``."""
-        index = len(self.frames) if since is None else since
-        give_up = now() + timeout
-        while True:
-            while index < len(self.frames):
-                frame = self.frames[index]
-                index += 1
-                if predicate(frame):
-                    return frame
-            if now() >= give_up:
-                return None
-            self.pump(give_up, stop_on_frame=True)
-
-    def expect(
-        self, predicate: Callable[[Frame], bool], timeout: float, failure: str, since: int | None = None
-    ) -> Frame:
-        start = len(self.frames) if since is None else since
-        frame = self.wait_for(predicate, timeout, start)
-        if frame is None:
-            raise Fail(f"{failure}; in {timeout * 1000:.0f} ms the client sent: {self.summary(start)}")
-        return frame
-
-    # -- common steps ------------------------------------------------------------------
-    def expect_hello(self) -> Frame:
-        """The client's first hello, within the start-up allowance."""
-        give_up = now() + self.options.startup_s
-        index = 0
-        while True:
-            for frame in self.frames[index:]:
-                if frame.type == "hello":
-                    hello = frame.message
-                    assert isinstance(hello, messages.Hello)
-                    self.note(
-                        f"hello: name={hello.name!r} instance_id={hello.instance_id!r} protocol "
-                        f"{hello.protocol_major}.{hello.protocol_minor} engine={hello.engine!r} "
-                        f"app_version={hello.app_version!r} resumed={hello.resumed}"
-                    )
-                    return frame
-            index = len(self.frames)
-            if self.exited():
-                raise Fail(
-                    f"the client exited (code {self.proc.returncode if self.proc else '?'}) without saying hello; "
-                    "see its output below"
-                )
-            if now() >= give_up:
-                raise Fail(
-                    f"no hello within {self.options.startup_s:g} s of starting the client (it sent: {self.summary()}); "
-                    "it must connect a DEALER to VRCLINIC_CONSOLE and send hello (SPEC §4)"
-                )
-            self.pump(min(give_up, now() + 0.1), stop_on_frame=True)
-
-    def connect(self, *, interval_ms: int = 100, watchdog_ms: int = 500) -> None:
-        """Hello, welcome, scene_catalogue and scene_status; then the console beats."""
-        hello = self.expect_hello()
-        mark = len(self.frames)
-        self.welcome(hello, interval_ms=interval_ms, watchdog_ms=watchdog_ms)
-        self.start_beating()
-        self.expect(
-            lambda f: f.type == "scene_catalogue",
-            REPLY_S,
-            "after welcome the client must send scene_catalogue (SPEC §4)",
-            mark,
-        )
-        self.expect(
-            lambda f: f.type == "scene_status",
-            REPLY_S,
-            "after welcome the client must send scene_status (SPEC §4)",
-            mark,
-        )
-        assert self.catalogue is not None and self.status is not None
-        self.note(
-            f"catalogue: {', '.join(s.id + ('(calm)' if s.calm else '') for s in self.catalogue.scenes)}; "
-            f"status: {self.status.scene_id} {self.status.state}"
-        )
-
-    def stimulus(self) -> tuple[messages.SceneSpec, messages.ParameterSpec]:
-        """A non-calm scene and an adjustable parameter of it, from the catalogue."""
-        assert self.catalogue is not None
-        current = self.status.scene_id if self.status else ""
-        scenes = sorted(self.catalogue.scenes, key=lambda s: s.id != current)  # prefer the scene shown now
-        for scene in scenes:
-            if scene.calm:
-                continue
-            for p in scene.parameters:
-                if p.max > p.min:
-                    return scene, p
-        raise Fail(
-            "the scene_catalogue declares no non-calm scene with an adjustable parameter (max > min), "
-            "so the stimulus cannot be checked"
-        )
-
-    def ensure_running(self, scene_id: str) -> None:
-        """Make ``scene_id`` the running scene: wait for it, or load it."""
-        status = self.status
-        if status is not None and status.scene_id == scene_id and status.state == messages.SceneState.RUNNING:
-            return
-        mark = len(self.frames)
-        if not (status is not None and status.scene_id == scene_id and status.state == messages.SceneState.LOADING):
-            self.send(messages.LoadScene(scene_id=scene_id))
-            self.note(f"sent load_scene {scene_id!r}")
-        self.expect(
-            lambda f: f.type == "scene_status" and _status(f).scene_id == scene_id and _status(f).state == "running",
-            LOAD_S,
-            f"after load_scene {scene_id!r} no scene_status with that scene running",
-            mark,
-        )
-        self.note(f"scene {scene_id!r} running")
-
-
-def _status(frame: Frame) -> messages.SceneStatus:
-    assert isinstance(frame.message, messages.SceneStatus)
-    return frame.message
-
-
-def _is_status(state: str, route: bytes | None = None) -> Callable[[Frame], bool]:
-    return lambda f: f.type == "scene_status" and _status(f).state == state and (route is None or f.route == route)
-
-
-def _is_safety(kind: str) -> Callable[[Frame], bool]:
-    return lambda f: f.type == "safety_event" and getattr(f.message, "kind", None) == kind
 
 
 # ---------------------------------------------------------------------------------------
@@ -596,14 +50,14 @@ def _is_safety(kind: str) -> Callable[[Frame], bool]:
 class CheckSpec:
     name: str
     title: str
-    run: Callable[[_Harness], str]
+    run: Callable[[Harness], str]
 
 
 CHECKS: list[CheckSpec] = []
 
 
-def _check(name: str, title: str) -> Callable[[Callable[[_Harness], str]], Callable[[_Harness], str]]:
-    def register(fn: Callable[[_Harness], str]) -> Callable[[_Harness], str]:
+def _check(name: str, title: str) -> Callable[[Callable[[Harness], str]], Callable[[Harness], str]]:
+    def register(fn: Callable[[Harness], str]) -> Callable[[Harness], str]:
         CHECKS.append(CheckSpec(name, title, fn))
         return fn
 
@@ -614,7 +68,7 @@ def _check(name: str, title: str) -> Callable[[Callable[[_Harness], str]], Calla
     "handshake",
     "hello (fields, version, repeated until welcome); after welcome scene_catalogue, scene_status and heartbeats",
 )
-def check_handshake(h: _Harness) -> str:
+def check_handshake(h: Harness) -> str:
     first = h.expect_hello()
     hello = first.message
     assert isinstance(hello, messages.Hello)
@@ -701,7 +155,7 @@ def _hello(frame: Frame) -> messages.Hello:
 @_check(
     "heartbeat", "heartbeats at the interval from welcome, seq +1, the console's last beat echoed (RTT, clock offset)"
 )
-def check_heartbeat(h: _Harness) -> str:
+def check_heartbeat(h: Harness) -> str:
     interval_ms, listen_s = 50, 2.0  # not the default 100 ms: the client must take the interval from welcome
     h.connect(interval_ms=interval_ms)
     mark = len(h.frames)
@@ -773,7 +227,7 @@ def check_heartbeat(h: _Harness) -> str:
 
 
 @_check("version_welcome", "a welcome of another major version is refused with bye(version_mismatch), then silence")
-def check_version_welcome(h: _Harness) -> str:
+def check_version_welcome(h: Harness) -> str:
     hello_frame = h.expect_hello()
     hello = _hello(hello_frame)
     other = PROTO.major + 1
@@ -819,7 +273,7 @@ def check_version_welcome(h: _Harness) -> str:
 
 
 @_check("version_bye", "after the console's bye(version_mismatch) the client stops: no hello again")
-def check_version_bye(h: _Harness) -> str:
+def check_version_bye(h: Harness) -> str:
     hello_frame = h.expect_hello()
     h.route = hello_frame.route
     text = (
@@ -870,7 +324,7 @@ def _answers(frame: Frame, request_id: int) -> bool:
 @_check(
     "parameters", "set_parameter in range → parameter_applied (at once and ramped); out of range → error out_of_range"
 )
-def check_parameters(h: _Harness) -> str:
+def check_parameters(h: Harness) -> str:
     h.connect()
     scene, p = h.stimulus()
     h.ensure_running(scene.id)
@@ -998,7 +452,7 @@ def check_parameters(h: _Harness) -> str:
 
 
 @_check("make_safe", "make_safe is obeyed at once while running, paused and loading; resume brings the scene back")
-def check_make_safe(h: _Harness) -> str:
+def check_make_safe(h: Harness) -> str:
     h.connect()
     scene, _ = h.stimulus()
     h.ensure_running(scene.id)
@@ -1011,7 +465,7 @@ def check_make_safe(h: _Harness) -> str:
         shown = f"{h.status.scene_id} {h.status.state}" if h.status else "unknown"
         h.note(f"sent make_safe {why} (status before: {shown})")
         safe = h.expect(
-            _is_status("safe"),
+            is_status("safe"),
             AT_ONCE_S,
             f"make_safe {why} was not obeyed: no scene_status with state safe within "
             f"{AT_ONCE_S * 1000:.0f} ms (SPEC §7)",
@@ -1019,34 +473,34 @@ def check_make_safe(h: _Harness) -> str:
         )
         took = safe.at - sent
         timings.append(f"{why} {took * 1000:.0f} ms")
-        h.note(f"make_safe {why}: scene_status safe ({_status(safe).scene_id}) after {took * 1000:.0f} ms")
+        h.note(f"make_safe {why}: scene_status safe ({status_of(safe).scene_id}) after {took * 1000:.0f} ms")
         return sent
 
     # Running.
     before = h.status
     assert before is not None
     sent = make_safe("while running")
-    done = h.wait_for(_is_safety("make_safe_done"), 0.3 + REPLY_S, None)
+    done = h.wait_for(is_safety("make_safe_done"), 0.3 + REPLY_S, None)
     done_note = f"make_safe_done after {(done.at - sent) * 1000:.0f} ms" if done else "no make_safe_done (optional)"
     # Resume brings back the scene shown before.
     mark = len(h.frames)
     h.send(messages.Resume(fade_s=0.3))
     back = h.expect(
-        _is_status("running"),
+        is_status("running"),
         REPLY_S,
         "resume after make_safe did not bring the scene back: no scene_status running (SPEC §7)",
         mark,
     )
-    if _status(back).scene_id != before.scene_id:
+    if status_of(back).scene_id != before.scene_id:
         raise Fail(
-            f"resume after make_safe brought back {_status(back).scene_id!r}, not the scene "
+            f"resume after make_safe brought back {status_of(back).scene_id!r}, not the scene "
             f"shown before ({before.scene_id!r}) (SPEC §7)"
         )
     # Paused.
     mark = len(h.frames)
     h.send(messages.Pause())
     h.expect(
-        _is_status("paused"),
+        is_status("paused"),
         REPLY_S,
         "pause gave no scene_status paused (SPEC §4: resend it when the state changes)",
         mark,
@@ -1056,15 +510,16 @@ def check_make_safe(h: _Harness) -> str:
     h.send(messages.LoadScene(scene_id=scene.id))
     mark = len(h.frames)
     make_safe("while loading")
-    first_safe = h.wait_for(_is_status("safe"), 0, mark)
+    first_safe = h.wait_for(is_status("safe"), 0, mark)
     assert first_safe is not None
     after = h.frames.index(first_safe) + 1
     h.pump(now() + STAY_CALM_S)
-    back_again = [f for f in h.frames[after:] if f.type == "scene_status" and _status(f).state != "safe"]
+    back_again = [f for f in h.frames[after:] if f.type == "scene_status" and status_of(f).state != "safe"]
     if back_again:
+        undone = status_of(back_again[0])
         raise Fail(
             f"make_safe during loading was undone: {(back_again[0].at - first_safe.at) * 1000:.0f} ms later the client "
-            f"reported {_status(back_again[0]).scene_id} {_status(back_again[0]).state}; make_safe is obeyed in any "
+            f"reported {undone.scene_id} {undone.state}; make_safe is obeyed in any "
             "state, including while loading (SPEC §7)"
         )
     return f"scene_status safe {', '.join(timings)}; {done_note}; resume brought back {before.scene_id!r}"
@@ -1073,14 +528,14 @@ def check_make_safe(h: _Harness) -> str:
 @_check(
     "watchdog", "when the console's heartbeats stop the client goes safe by itself and reports safety_event watchdog"
 )
-def check_watchdog(h: _Harness) -> str:
+def check_watchdog(h: Harness) -> str:
     watchdog_ms = 300  # not the default 500: the client must take the timeout from welcome
     h.connect(watchdog_ms=watchdog_ms)
     scene, _ = h.stimulus()
     h.ensure_running(scene.id)
     mark = len(h.frames)
     h.pump(now() + 0.5)
-    early = [f for f in h.frames[mark:] if f.type == "scene_status" and _status(f).state == "safe"]
+    early = [f for f in h.frames[mark:] if f.type == "scene_status" and status_of(f).state == "safe"]
     if early:
         raise Fail("the client went safe while the console's heartbeats were still arriving on time")
     h.beating = False
@@ -1089,7 +544,7 @@ def check_watchdog(h: _Harness) -> str:
     allowed = h.watchdog_s + WATCHDOG_SLACK_S
     h.note(f"stopped the console's heartbeats (last one sent at {h.rel(last)})")
     mark = len(h.frames)
-    safe = h.wait_for(_is_status("safe"), max(0.0, last + allowed + 0.5 - now()), mark)
+    safe = h.wait_for(is_status("safe"), max(0.0, last + allowed + 0.5 - now()), mark)
     if safe is None:
         raise Fail(
             f"the console's heartbeats stopped and the scene did not go safe within {(allowed + 0.5) * 1000:.0f} ms "
@@ -1106,7 +561,7 @@ def check_watchdog(h: _Harness) -> str:
     # The console is back: the client reports what happened, and stays calm.
     resumed_at = now()
     h.start_beating()
-    report = h.wait_for(_is_safety("watchdog"), REPLY_S, mark)
+    report = h.wait_for(is_safety("watchdog"), REPLY_S, mark)
     if report is None:
         raise Fail(
             "the scene went safe, but no safety_event with kind watchdog came within "
@@ -1115,10 +570,10 @@ def check_watchdog(h: _Harness) -> str:
     h.note(f"safety_event watchdog: {getattr(report.message, 'text', '')!r}")
     after = len(h.frames)
     h.pump(now() + STAY_CALM_S)
-    back = [f for f in h.frames[after:] if f.type == "scene_status" and _status(f).state != "safe"]
+    back = [f for f in h.frames[after:] if f.type == "scene_status" and status_of(f).state != "safe"]
     if back:
         raise Fail(
-            f"after the watchdog the client went back to {_status(back[0]).scene_id} {_status(back[0]).state} "
+            f"after the watchdog the client went back to {status_of(back[0]).scene_id} {status_of(back[0]).state} "
             "by itself; it stays calm until the console sends resume or load_scene (SPEC §6)"
         )
     when = "before" if report.at < resumed_at else f"{(report.at - resumed_at) * 1000:.0f} ms after"
@@ -1145,7 +600,7 @@ def _marker_frame(msg_id: int, **extra: Any) -> bytes:
 
 
 @_check("malformed", "garbage, unknown type, wrong fields, too deep and too large frames → error, link stays up")
-def check_malformed(h: _Harness) -> str:
+def check_malformed(h: Harness) -> str:
     h.connect()
     h.allow_unattributed_errors = True
     route = h.route
@@ -1229,7 +684,7 @@ def check_malformed(h: _Harness) -> str:
     "reconnection",
     "the console restarts on the same port → hello again (same instance_id), watchdog reported, scene calm",
 )
-def check_reconnection(h: _Harness) -> str:
+def check_reconnection(h: Harness) -> str:
     h.connect()
     first_route, first_hello = h.route, h.hello
     assert first_hello is not None
@@ -1272,7 +727,7 @@ def check_reconnection(h: _Harness) -> str:
     status = h.expect(
         lambda f: f.type == "scene_status", REPLY_S, "after the new welcome no scene_status (SPEC §4)", mark
     )
-    report = h.wait_for(_is_safety("watchdog"), max(0.0, welcomed_at + REPLY_S - now()), mark)
+    report = h.wait_for(is_safety("watchdog"), max(0.0, welcomed_at + REPLY_S - now()), mark)
     if report is None:
         raise Fail(
             f"the console was gone for more than the watchdog timeout, yet after the new welcome no safety_event "
@@ -1293,7 +748,7 @@ def check_reconnection(h: _Harness) -> str:
     return (
         f"hello again {(hello_frame.at - back_at) * 1000:.0f} ms after the console came back ({route_note}, same "
         f"instance_id, resumed={hello.resumed}); after welcome: scene_catalogue, scene_status "
-        f"{_status(status).state}, safety_event watchdog, heartbeats"
+        f"{status_of(status).state}, safety_event watchdog, heartbeats"
     )
 
 
@@ -1309,7 +764,7 @@ def check_names() -> list[str]:
 def run_check(spec: CheckSpec, options: Options) -> CheckResult:
     """Run one check against a fresh client process; the process is killed whatever happens."""
     started = now()
-    h = _Harness(options, started + options.timeout_s)
+    h = Harness(options, started + options.timeout_s)
     passed, reason = False, ""
     try:
         h.start_client()
@@ -1317,7 +772,7 @@ def run_check(spec: CheckSpec, options: Options) -> CheckResult:
         passed = True
     except Fail as exc:
         reason = exc.reason
-    except _CheckTimeout:
+    except CheckTimeout:
         reason = (
             f"the check did not finish within {options.timeout_s:g} s (--timeout): the client stopped answering "
             "or is far too slow"
@@ -1355,60 +810,3 @@ def run(
         if progress is not None:
             progress(result)
     return results
-
-
-def report_json(options: Options, results: Sequence[CheckResult]) -> dict[str, Any]:
-    return {
-        "protocol": PROTO.version,
-        "client": options.client,
-        "headset_name": options.name,
-        "passed": bool(results) and all(r.passed for r in results),
-        "checks": [asdict(r) for r in results],
-    }
-
-
-def format_row(result: CheckResult, verbose: bool = False, width: int | None = None) -> str:
-    """One check as table rows: name, PASS/FAIL, time, the reason wrapped; evidence on failure."""
-    width = width or max(80, shutil.get_terminal_size((120, 20)).columns)
-    head = f"{result.name:<16} {'PASS' if result.passed else 'FAIL'}  {result.duration_s:5.1f} s  "
-    lines = textwrap.wrap(result.reason, width - len(head)) or [""]
-    out = [head + lines[0], *(" " * len(head) + line for line in lines[1:])]
-    if verbose or not result.passed:
-        out += [f"{'':<6}| {line}" for line in result.evidence]
-        if not result.passed and result.client_output:
-            out.append(f"{'':<6}| client output (last lines):")
-            out += [f"{'':<6}|   {line}" for line in result.client_output]
-    return "\n".join(out)
-
-
-def main(args: argparse.Namespace) -> int:
-    """``vrclinic conformance``: run, print the table (or JSON), exit 0 only if all passed."""
-    if args.list:
-        for spec in CHECKS:
-            print(f"{spec.name:<16} {spec.title}")
-        return 0
-    if not args.client:
-        print("conformance: --client CMD is required (e.g. --client 'vrclinic headset-sim')", file=sys.stderr)
-        return 2
-    only = [n.strip() for item in args.only or () for n in item.split(",") if n.strip()]
-    options = Options(client=args.client, name=args.name, timeout_s=args.timeout, startup_s=args.startup)
-    if not args.json:
-        print(f"vrclinic conformance, protocol {PROTO.version}: {options.client}")
-        print(f"{'check':<16} {'result':<6} {'time':>7}  reason")
-
-    def show(result: CheckResult) -> None:
-        if not args.json:
-            print(format_row(result, args.verbose), flush=True)
-
-    try:
-        results = run(options, only, show)
-    except ValueError as exc:
-        print(f"conformance: {exc}", file=sys.stderr)
-        return 2
-    passed = sum(r.passed for r in results)
-    if args.json:
-        print(json.dumps(report_json(options, results), indent=2))
-    else:
-        total = sum(r.duration_s for r in results)
-        print(f"{passed} of {len(results)} checks passed in {total:.1f} s.")
-    return 0 if results and passed == len(results) else 1
