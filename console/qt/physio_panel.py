@@ -27,12 +27,15 @@ acquisition included):
 - overlaid curves are pyqtgraph PlotDataItems created once and fed with ``setData`` from
   the ring buffers on a 60 Hz timer: 1-px pens, no antialiasing, clip-to-view and "peak"
   auto-downsampling to about one min/max pair per pixel column;
-- stacked streams are drawn by :class:`LaneRaster` straight into an image at screen
-  resolution, only the newest columns per frame (32 curves of thousands of points each
-  would cost more than the whole frame budget);
+- stacked streams are drawn by :class:`~console.physio.lanes.LaneRaster` straight into an
+  image at screen resolution, only the newest columns per frame; their lanes are scaled by
+  :class:`~console.physio.autoscale.LaneAutoscale` a few lanes per frame, and a new scale is
+  redrawn over a few frames behind the image on screen: with 256 channels at 1 kHz no frame
+  costs the GUI thread more than about 15 ms (it was 55–125 ms with all lanes at once);
 - the view never scrolls (the data moves), so axes and titles are painted once and kept
-  as pixmaps; y ranges are recomputed twice a second, one plot per frame; the table is
-  refreshed twice a second, only the rows whose text changed.
+  as pixmaps; overlaid plots' y ranges (:func:`~console.physio.autoscale.overlay_range`)
+  are recomputed twice a second, one plot per frame; the table is refreshed twice a
+  second, only the rows whose text changed.
 
 Threads: every method here runs in the GUI thread. The panel never waits on the network:
 the directory and the acquisition do their LSL work in their own threads, and the panel
@@ -43,14 +46,13 @@ from __future__ import annotations
 
 import contextlib
 import math
-import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, QObject, QPoint, QPointF, QRect, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QBrush, QColor, QFont, QImage, QPainter
+from PySide6.QtCore import QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QBrush, QColor, QFont
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -71,11 +73,14 @@ from PySide6.QtWidgets import (
 )
 
 from console.physio.acquisition import Acquisition, StreamStatus
+from console.physio.autoscale import MIN_SPAN, LaneAutoscale, overlay_range
+from console.physio.captions import channels_caption, plot_warning, quality_caption, time_label
+from console.physio.lanes import LaneRaster
 from console.physio.quality import Severity, format_rate
 from console.physio.streams import StreamDescription, StreamDirectory
+from console.qt.physio_items import LanesItem, PaintCounter, TimeAgoAxis
 
 WINDOWS_S = (5.0, 10.0, 30.0, 60.0)
-MIN_SPAN = {"EDA": 0.5, "GSR": 0.5}  # smallest automatic y range, in the stream's unit
 OVERLAY_MAX_CHANNELS = 4  # wider streams are drawn one lane per channel
 TABLE_REFRESH_MS = 500
 TABLE_MAX_ROWS = 8
@@ -110,194 +115,6 @@ def default_auto_plot(stream: StreamDescription) -> bool:
     return stream.numeric and stream.nominal_rate > 0 and stream.type.lower() != "simpatient"
 
 
-class TimeAgoAxis(pg.AxisItem):
-    """Bottom axis in seconds before now: '-8 s' … 'now'. The view never scrolls (the data
-    moves), so the axis is drawn once per window size and then kept as a pixmap."""
-
-    def __init__(self) -> None:
-        super().__init__(orientation="bottom")
-        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
-
-    def set_window(self, window_s: float) -> None:
-        major = next(step for step in (1, 2, 5, 10, 15, 30, 60) if window_s / step <= 6)
-        minor = major / 2 if major in (1, 2, 10, 30, 60) else major / 5
-        majors = [(-k * major, "now" if k == 0 else f"−{k * major:g} s") for k in range(int(window_s // major) + 1)]
-        minors = [(-k * minor, "") for k in range(int(window_s // minor) + 1)]
-        self.setTicks([majors, minors])
-
-
-class LaneRaster:
-    """The lanes of a many-channel stream (EEG) drawn incrementally into a ring image.
-
-    Time is cut into slices of ``window_s / width`` seconds on the console clock, one pixel
-    column each; a column holds the min and max of each lane's samples in its slice (the
-    "peak" reduction pyqtgraph does per curve, here for all channels at once) and is drawn
-    as a vertical 1-px span per lane, joined to the previous column like a line. New samples
-    only touch the newest few columns, so a frame costs a few columns, not the whole
-    window; the whole image is redrawn only when the scaling changes. Slices without samples
-    stay empty: a dropout shows as a gap, at the right time. Pure numpy, GUI thread.
-    """
-
-    def __init__(self, lanes: int, colour: int, background: int = 0):
-        self.lanes = lanes
-        self.colour = np.uint32(colour)
-        # An opaque background makes the image a plain copy on screen (no blending).
-        self.background = np.uint32(background)
-        self.width = self.height = 0
-        self.window_s = 0.0
-        self.bin_s = 1.0
-        self.y_range = (0.0, 1.0)
-        self.centers = np.zeros(lanes, dtype=np.float32)
-        self.spans = np.ones(lanes, dtype=np.float32)
-        self.image = np.zeros((1, 1), dtype=np.uint32)  # height × width, row 0 at the top
-        self.lo = np.full((1, lanes), np.nan, dtype=np.float32)
-        self.hi = np.full((1, lanes), np.nan, dtype=np.float32)
-        self.bin_of_column = np.full(1, -1, dtype=np.int64)
-        self.newest = -1  # newest time slice drawn
-
-    def configure(
-        self,
-        width: int,
-        height: int,
-        window_s: float,
-        y_range: tuple[float, float],
-        centers: np.ndarray,
-        spans: np.ndarray,
-    ) -> bool:
-        """Set the canvas and scaling. Returns True when the canvas was reset (new size or
-        window): the caller then adds the window's samples again. A new scaling alone
-        redraws from the kept columns."""
-        centers = np.asarray(centers, dtype=np.float32)
-        spans = np.asarray(spans, dtype=np.float32)
-        if (width, height, window_s) != (self.width, self.height, self.window_s):
-            self.width, self.height, self.window_s = width, height, window_s
-            self.bin_s = window_s / width
-            self.image = np.full((height, width), self.background, dtype=np.uint32)
-            self.lo = np.full((width, self.lanes), np.nan, dtype=np.float32)
-            self.hi = np.full((width, self.lanes), np.nan, dtype=np.float32)
-            self.bin_of_column = np.full(width, -1, dtype=np.int64)
-            self.newest = -1
-            self.y_range, self.centers, self.spans = y_range, centers, spans
-            return True
-        if y_range != self.y_range or not (np.array_equal(centers, self.centers) and np.array_equal(spans, self.spans)):
-            self.y_range, self.centers, self.spans = y_range, centers, spans
-            self.image[:] = self.background
-            self._draw(np.flatnonzero(self.bin_of_column >= 0))
-        return False
-
-    def add(self, timestamps: np.ndarray, values: np.ndarray) -> None:
-        """Draw new samples (``values`` samples × lanes, timestamps on the console clock,
-        ascending)."""
-        if len(timestamps) == 0 or self.width == 0:
-            return
-        bins = np.floor(timestamps / self.bin_s).astype(np.int64)
-        newest = int(bins[-1])
-        if newest > self.newest:
-            # Columns that now hold a new slice lose the slice a window older.
-            if self.newest < 0 or newest - self.newest >= self.width:
-                stale = np.arange(self.width)
-            else:
-                stale = np.arange(self.newest + 1, newest + 1) % self.width
-            self.lo[stale] = np.nan
-            self.hi[stale] = np.nan
-            self.bin_of_column[stale] = -1
-            self.image[:, stale] = self.background
-            self.newest = newest
-        keep = bins > self.newest - self.width
-        if not keep.all():
-            bins, values = bins[keep], values[keep]
-            if len(bins) == 0:
-                return
-        starts = np.flatnonzero(np.r_[True, bins[1:] != bins[:-1]])
-        slices = bins[starts]
-        values = values.astype(np.float32, copy=False)
-        lo = np.minimum.reduceat(values, starts, axis=0)
-        hi = np.maximum.reduceat(values, starts, axis=0)
-        columns = slices % self.width
-        same = self.bin_of_column[columns] == slices  # slices that already had samples
-        lo[same] = np.fmin(lo[same], self.lo[columns[same]])
-        hi[same] = np.fmax(hi[same], self.hi[columns[same]])
-        self.lo[columns], self.hi[columns], self.bin_of_column[columns] = lo, hi, slices
-        # Redraw the touched columns and the ones after them (their joins changed).
-        self._draw(np.unique(np.r_[columns, (columns + 1) % self.width]))
-
-    def _draw(self, columns: np.ndarray) -> None:
-        if len(columns) == 0:
-            return
-        self.image[:, columns] = self.background
-        height, width = self.height, self.width
-        slices = self.bin_of_column[columns]
-        lo, hi = self.lo[columns], self.hi[columns]
-        previous = (columns - 1) % width
-        joined = ((self.bin_of_column[previous] == slices - 1) & (slices >= 0))[:, None]
-        y_lo, y_hi = self.y_range
-        to_px = height / (y_hi - y_lo)
-        shift = np.arange(self.lanes, dtype=np.float32) + np.float32(y_lo)
-
-        def rows(v: np.ndarray) -> np.ndarray:
-            return np.floor(((v - self.centers) / self.spans - shift) * to_px)
-
-        px_lo, px_hi = rows(lo), rows(hi)
-        prev_lo, prev_hi = rows(self.lo[previous]), rows(self.hi[previous])
-        bottom = np.where(joined, np.fmin(px_lo, prev_hi), px_lo)
-        top = np.where(joined, np.fmax(px_hi, prev_lo), px_hi)
-        visible = (top >= 0) & (bottom < height)  # False for empty slices (NaN)
-        if not visible.any():
-            return
-        bottom = np.clip(bottom[visible], 0, height - 1).astype(np.int64)
-        top = np.clip(top[visible], 0, height - 1).astype(np.int64)
-        col = np.broadcast_to(columns[:, None], visible.shape)[visible]
-        # Every vertical span as flat pixel indices (row 0 at the top): one ragged range.
-        lengths = top - bottom + 1
-        before = np.cumsum(lengths) - lengths
-        starts = (height - 1 - top) * width + col
-        flat = np.repeat(starts - before * width, lengths) + np.arange(int(lengths.sum())) * width
-        self.image.ravel()[flat] = self.colour
-
-
-class LanesItem(pg.GraphicsObject):
-    """Shows a :class:`LaneRaster` 1:1 on the screen: the ring image blitted in two pieces
-    at the place the newest slice belongs now. No scaling, no per-pixel work when painting.
-    GUI thread."""
-
-    def __init__(self, raster: LaneRaster):
-        super().__init__()
-        self.raster = raster
-        self.now = 0.0
-        self._rect = QRectF(-1, 0, 1, 1)
-
-    def show_at(self, now: float, rect: QRectF) -> None:
-        """Draw the raster for console time ``now`` over ``rect`` (data coordinates)."""
-        self.now = now
-        if rect != self._rect:
-            self.prepareGeometryChange()
-            self._rect = QRectF(rect)
-        self.update()
-
-    def boundingRect(self) -> QRectF:
-        return QRectF(self._rect)
-
-    def paint(self, painter: QPainter, option: object, widget: object = None) -> None:
-        raster = self.raster
-        if raster.newest < 0 or raster.width == 0:
-            return
-        transform = painter.transform()
-        width = raster.width
-        first = raster.newest - width + 1  # the oldest slice kept
-        left = transform.map(QPointF(first * raster.bin_s - self.now, self._rect.bottom()))
-        top = round(transform.map(QPointF(0, self._rect.bottom())).y())
-        top = min(top, round(transform.map(QPointF(0, self._rect.top())).y()))
-        image = QImage(raster.image.data, width, raster.height, width * 4, QImage.Format.Format_ARGB32_Premultiplied)
-        split = (raster.newest + 1) % width  # the column holding the oldest slice
-        x = round(left.x())
-        painter.save()
-        painter.resetTransform()
-        painter.drawImage(QPoint(x, top), image, QRect(split, 0, width - split, raster.height))
-        if split:
-            painter.drawImage(QPoint(x + width - split, top), image, QRect(0, 0, split, raster.height))
-        painter.restore()
-
-
 @dataclass
 class _Row:
     """A plotted stream: its plot, its curves (created once) and its scaling state."""
@@ -308,9 +125,7 @@ class _Row:
     channels: list[int]
     curves: dict[int, pg.PlotDataItem] = field(default_factory=dict)
     auto: bool = True
-    lane_span: dict[int, float] = field(default_factory=dict)  # stacked: units per lane, per channel
-    lane_center: dict[int, float] = field(default_factory=dict)
-    fixed_lane_span: float | None = None
+    lane_scale: LaneAutoscale | None = None  # stacked: each lane's centre and span
     y_range: tuple[float, float] | None = None
     scaled_at: float = -math.inf
     marks: list[pg.InfiniteLine] = field(default_factory=list)
@@ -323,25 +138,6 @@ class _Row:
     @property
     def stacked(self) -> bool:
         return self.stream.channel_count > OVERLAY_MAX_CHANNELS
-
-
-class _PaintCounter(QObject):
-    """Counts the paints of the plot canvas that show a new frame (``frame()`` changed
-    since the last one): the frame rate the user actually gets."""
-
-    def __init__(self, parent: QObject, frame: Callable[[], int] | None = None):
-        super().__init__(parent)
-        self.count = 0
-        self._frame = frame
-        self._last = -1
-
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if event.type() == QEvent.Type.Paint:
-            current = self._frame() if self._frame is not None else self.count
-            if current != self._last:
-                self._last = current
-                self.count += 1
-        return False
 
 
 class PhysioPanel(QWidget):
@@ -485,7 +281,7 @@ class PhysioPanel(QWidget):
         self.graphics.setBackground(BACKGROUND)
         self.graphics.ci.setSpacing(2)
         self.graphics.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-        self._paints = _PaintCounter(self, lambda: self.frames)
+        self._paints = PaintCounter(self, lambda: self.frames)
         self.graphics.viewport().installEventFilter(self._paints)
         self.empty_label = QLabel("No stream plotted. Tick a stream in the table above to plot it.")
         self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -589,16 +385,14 @@ class PhysioPanel(QWidget):
         row = self._rows[uid]
         row.auto = auto
         if auto:
-            row.fixed_lane_span = None
+            if row.lane_scale is not None:
+                row.lane_scale.follow()
             row.scaled_at = -math.inf
-        elif row.stacked:
-            if span is not None:
-                value = float(span if not isinstance(span, tuple) else span[1] - span[0])
-                if channel is None:
-                    row.fixed_lane_span = value
-                    row.lane_span = dict.fromkeys(row.channels, value)
-                else:
-                    row.lane_span[channel] = value
+        elif row.lane_scale is not None:
+            value = None if span is None else float(span if not isinstance(span, tuple) else span[1] - span[0])
+            lane = row.channels.index(channel) if channel in row.channels else None
+            if channel is None or lane is not None:
+                row.lane_scale.fix(value, lane)
         elif span is not None:
             lo, hi = span if isinstance(span, tuple) else (-abs(float(span)) / 2, abs(float(span)) / 2)
             self._set_y_range(row, float(lo), float(hi))
@@ -698,12 +492,7 @@ class PhysioPanel(QWidget):
 
     def _update_time_label(self) -> None:
         """'seconds before now — session 12:34' under the lowest plot (twice a second)."""
-        text = "seconds before now"
-        if self.session_start is not None:
-            elapsed = max(0, int(self.clock() - self.session_start))
-            h, rem = divmod(elapsed, 3600)
-            clock = f"{h}:{rem // 60:02d}:{rem % 60:02d}" if h else f"{rem // 60}:{rem % 60:02d}"
-            text += f"  ·  now = session {clock}"
+        text = time_label(None if self.session_start is None else self.clock() - self.session_start)
         if text != self._time_label and self._rows:
             self._time_label = text
             last = list(self._rows.values())[-1]
@@ -805,19 +594,9 @@ class PhysioPanel(QWidget):
         self._row_shown[r] = (stream.uid, shown)
         measured = self.table.item(r, COL_MEASURED)
         quality = self.table.item(r, COL_QUALITY)
-        if status is None:
-            measured.setText("—")
-            text = "Not plotted." if stream.numeric else "Marker stream (text)."
-            severity = Severity.OK
-            colour = "#7f8c8d"
-        else:
-            measured.setText(status.rate_text)
-            text = status.summary
-            severity = status.severity if not status.error else max(status.severity, Severity.WARNING)
-            if not visible and severity < Severity.LOST:
-                text = "Stream no longer announced on the network. " + text
-                severity = Severity.WARNING
-            colour = SEVERITY_STYLE[severity][1]
+        measured.setText(status.rate_text if status else "—")
+        text, severity = quality_caption(stream, status, visible)
+        colour = SEVERITY_STYLE[severity][1] if status else "#7f8c8d"
         quality.setText(text)
         quality.setToolTip(text)
         background, _ = SEVERITY_STYLE[severity]
@@ -857,6 +636,12 @@ class PhysioPanel(QWidget):
 
     def _build_channel_menu(self, button: QToolButton, stream: StreamDescription) -> None:
         menu = QMenu(button)
+        # Filled when first opened: 256 channels are 256 actions, too many to make again on
+        # every rebuild of the table (another stream appeared) in the middle of the plots' frames.
+        menu.aboutToShow.connect(lambda: self._fill_channel_menu(menu, stream) if menu.isEmpty() else None)
+        button.setMenu(menu)
+
+    def _fill_channel_menu(self, menu: QMenu, stream: StreamDescription) -> None:
         all_action = menu.addAction("All channels")
         all_action.triggered.connect(lambda: self.set_channels(stream.uid, range(stream.channel_count)))
         none_action = menu.addAction("No channel")
@@ -869,7 +654,7 @@ class PhysioPanel(QWidget):
             action.setData(c)
             action.toggled.connect(lambda on, c=c, uid=stream.uid: self._on_channel_toggled(uid, c, on))
             menu.addAction(action)
-        button.setMenu(menu)
+        self._update_channel_button(stream.uid)  # ticks the channels shown
 
     def _on_channel_toggled(self, uid: str, channel: int, on: bool) -> None:
         if self._updating_table:
@@ -890,14 +675,7 @@ class PhysioPanel(QWidget):
             return
         stream = self._streams[uid]
         chosen = self._channels_of(uid)
-        if stream.channel_count == 1:
-            unit = stream.unit(0)
-            button.setText(f"1 ({unit})" if unit else "1")
-        else:
-            units = sorted({u for u in stream.channel_units if u})
-            suffix = f" ({', '.join(units)})" if units else ""
-            shown = f"{len(chosen)} of {stream.channel_count}" if len(chosen) != stream.channel_count else "all"
-            button.setText(f"{stream.channel_count}{suffix}, {shown} shown")
+        button.setText(channels_caption(stream, chosen))
         menu = button.menu()
         if menu is not None:
             self._updating_table = True
@@ -1026,6 +804,8 @@ class PhysioPanel(QWidget):
         if row.stacked:
             # All lanes drawn into one image, one pixel per screen pixel (see _draw_lanes).
             row.lanes = LanesItem(LaneRaster(n, QColor(row.colour).rgba(), QColor(BACKGROUND).rgba()))
+            old = row.lane_scale  # new channels: the scaling mode stays, the lanes are measured afresh
+            row.lane_scale = LaneAutoscale(n, auto=row.auto, fixed_span=old.fixed_span if old else None)
             row.plot.showGrid(x=False, y=False)  # a line per lane would only add noise
             row.plot.addItem(row.lanes)
             row.label_every = 0  # set by _label_lanes once the plot has a height
@@ -1057,14 +837,11 @@ class PhysioPanel(QWidget):
     def _update_plot_title(self, row: _Row, status: StreamStatus | None) -> None:
         stream = row.stream
         base = f"{stream.name} · {format_rate(stream.nominal_rate)}"
-        if status is None or (status.severity == Severity.OK and not status.error):
+        warning = plot_warning(status)
+        if warning is None:
             self._set_title(row, None if self.compact else base, AXIS_COLOUR)
-            return
-        severity = max(status.severity, Severity.WARNING if status.error else Severity.OK)
-        colour = SEVERITY_STYLE[severity][1]
-        # The first words of each warning ("Dropout", "Flat line on ECG"); the table has the rest.
-        warning = status.error or "; ".join(f.text.split(":")[0] for f in status.flags)
-        self._set_title(row, f"{base} — <b>{warning}</b>", colour)
+        else:
+            self._set_title(row, f"{base} — <b>{warning[0]}</b>", SEVERITY_STYLE[warning[1]][1])
 
     @staticmethod
     def _set_title(row: _Row, text: str | None, colour: str) -> None:
@@ -1076,8 +853,8 @@ class PhysioPanel(QWidget):
         if row.setting_range:
             return
         row.auto = False
-        if row.stacked and row.fixed_lane_span is None:
-            row.fixed_lane_span = float(np.median(list(row.lane_span.values()))) if row.lane_span else 1.0
+        if row.lane_scale is not None and row.lane_scale.auto:
+            row.lane_scale.fix()
         self._update_scale_combo(row.stream.uid)
 
     def _set_y_range(self, row: _Row, lo: float, hi: float) -> None:
@@ -1155,26 +932,42 @@ class PhysioPanel(QWidget):
         self.frames += 1
 
     def _draw_lanes(self, row: _Row, now: float) -> None:
-        """Feed a stacked stream's new samples to its raster and place it (see LaneRaster)."""
-        assert row.lanes is not None
-        raster, vb = row.lanes.raster, row.plot.vb
+        """Feed a stacked stream's new samples to its raster, measure a few lanes' scale, and
+        place the raster (see :mod:`console.physio.lanes`)."""
+        assert row.lanes is not None and row.lane_scale is not None
+        raster, scale, vb = row.lanes.raster, row.lane_scale, row.plot.vb
         ratio = self.graphics.devicePixelRatioF()
         width, height = max(16, round(vb.width() * ratio)), max(16, round(vb.height() * ratio))
         y_lo, y_hi = vb.viewRange()[1]
-        channels = row.channels
-        centers = np.array([row.lane_center.get(c, 0.0) for c in channels])
-        spans = np.array([row.lane_span.get(c) or 1.0 for c in channels])
-        if raster.configure(width, height, self.window_s, (y_lo, y_hi), centers, spans):
+        if raster.configure(width, height, self.window_s, (y_lo, y_hi)):
             row.next_index = 0  # a new canvas: draw the whole window again
+        channels = row.channels
         first, ts, data = self.acquisition.read_from(row.stream.uid, row.next_index, self.window_s + 1.0)
         if len(ts):
             row.next_index = first + len(ts)
-            values = data if channels == list(range(data.shape[1])) else data[:, channels]
-            raster.add(ts, values)
-            if self._rescale_due(row, now):
-                self._rescale_lanes(row)
-                self._label_lanes(row)
+            raster.add(ts, data if channels == list(range(data.shape[1])) else data[:, channels])
+            self._scale_lanes(row, now)
+        raster.set_scale(scale.centers, scale.spans)  # a new scale is drawn over the next frames
+        raster.advance()
         row.lanes.show_at(now, QRectF(-self.window_s, y_lo, self.window_s, y_hi - y_lo))
+
+    def _scale_lanes(self, row: _Row, now: float) -> None:
+        """Measure the lanes' scale: all at once for the first samples or a new window, else
+        every lane once per SCALE_REFRESH_S, a few per frame, so that no frame pays for all."""
+        assert row.lanes is not None and row.lane_scale is not None
+        raster, scale = row.lanes.raster, row.lane_scale
+        shown = raster.shown()
+        if shown.sum() < 2:
+            return
+        rounds = scale.rounds
+        if row.scaled_at == -math.inf or (not scale.started and now - row.scaled_at >= SCALE_REFRESH_S):
+            scale.rescale_all(raster.lo, raster.hi, shown)
+            row.scaled_at = now
+        else:
+            per_frame = math.ceil(len(row.channels) / max(1.0, SCALE_REFRESH_S * self.refresh_hz))
+            scale.step(raster.lo, raster.hi, shown, per_frame)
+        if scale.rounds != rounds:
+            self._label_lanes(row)
 
     def _rescale_due(self, row: _Row, now: float) -> bool:
         """Whether ``row`` rescales in this frame: each row every SCALE_REFRESH_S, but at
@@ -1194,63 +987,12 @@ class PhysioPanel(QWidget):
             ticks = [(-i, row.stream.label(c)) for i, c in enumerate(row.channels)]
             row.plot.getAxis("left").setTicks([ticks[::every], ticks])
 
-    def _rescale_lanes(self, row: _Row) -> None:
-        """Automatic per-channel scaling from the columns on screen (their min and max), with
-        hysteresis so that the lanes stay still."""
-        assert row.lanes is not None
-        raster = row.lanes.raster
-        shown = raster.bin_of_column >= 0
-        if shown.sum() < 2:
-            return
-        lo, hi = raster.lo[shown], raster.hi[shown]
-        with warnings.catch_warnings():  # a channel of NaNs only: its lane keeps its scale
-            warnings.simplefilter("ignore", RuntimeWarning)
-            low = np.nanpercentile(lo, 1, axis=0)
-            high = np.nanpercentile(hi, 99, axis=0)
-            middle = np.nanmedian((lo + hi) / 2, axis=0)
-        for i, c in enumerate(row.channels):
-            if not np.isfinite(low[i]):
-                continue
-            span = row.lane_span.get(c) if not row.auto else None
-            wanted = max(float(high[i] - low[i]) * 1.3, 1e-9)
-            if row.auto:
-                old = row.lane_span.get(c)
-                if old is None or wanted > old or wanted < old * 0.5:
-                    row.lane_span[c] = wanted
-                span = row.lane_span[c]
-            elif row.fixed_lane_span is not None:
-                span = row.lane_span.setdefault(c, row.fixed_lane_span)
-            old_center = row.lane_center.get(c)
-            if old_center is None or abs(float(middle[i]) - old_center) > 0.15 * (span or wanted):
-                row.lane_center[c] = float(middle[i])
-
     def _rescale(self, row: _Row, data: np.ndarray) -> None:
-        """Twice a second: calm automatic y ranges from the samples on screen."""
-        rate = row.stream.nominal_rate
-        visible = data[-int(self.window_s * rate) :] if rate > 0 else data
-        if len(visible) < 2:
-            return
+        """Twice a second: a calm automatic y range from the samples on screen."""
         if not row.auto:
             return
-        cols = visible[:, row.channels]
-        finite = cols[np.isfinite(cols)]
-        if finite.size < 2:
-            return
-        lo, hi = float(finite.min()), float(finite.max())
-        # A floor on the range, so that a quiet signal is not blown up into jagged noise:
-        # skin conductance below 0.5 µS of change, or anything within 2 % of its level.
-        floor = MIN_SPAN.get(row.stream.type.upper(), 0.0)
-        floor = max(floor, 0.02 * max(abs(lo), abs(hi)))
-        if hi - lo < floor:
-            mid = (hi + lo) / 2
-            lo, hi = mid - floor / 2, mid + floor / 2
-        pad = max((hi - lo) * 0.08, 1e-6 * max(1.0, abs(hi)), 1e-9)
-        want = (lo - pad, hi + pad)
-        current = row.y_range
-        if current is None:
-            self._set_y_range(row, *want)
-            return
-        cur_lo, cur_hi = current
-        too_wide = (cur_hi - cur_lo) > 1.6 * (want[1] - want[0])
-        if want[0] < cur_lo or want[1] > cur_hi or too_wide:
+        rate = row.stream.nominal_rate
+        visible = data[-int(self.window_s * rate) :] if rate > 0 else data
+        want = overlay_range(visible[:, row.channels], row.y_range, MIN_SPAN.get(row.stream.type.upper(), 0.0))
+        if want is not None:
             self._set_y_range(row, *want)

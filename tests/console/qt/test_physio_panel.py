@@ -17,7 +17,7 @@ from PySide6.QtCore import Qt
 from console.physio.acquisition import Acquisition
 from console.physio.quality import QualityConfig
 from console.physio.streams import StreamDirectory
-from console.qt.physio_panel import SEVERITY_STYLE, LaneRaster, PhysioPanel
+from console.qt.physio_panel import SEVERITY_STYLE, PhysioPanel
 from tests.console.physio.lsl_helpers import pushers, unique  # noqa: F401
 
 
@@ -66,6 +66,7 @@ def test_a_new_stream_appears_with_its_measured_rate(qtbot, panel, unique, pushe
     assert panel.table.item(panel._table_uids.index(uid), 0).checkState() == Qt.CheckState.Checked
 
 
+@pytest.mark.slow
 def test_a_stalled_stream_is_flagged_in_words_and_colour(qtbot, panel, unique, pushers):  # noqa: F811
     pusher = pushers(unique("PPG"), stream_type="PPG", rate=100.0, unit="a.u.")
     qtbot.waitUntil(lambda: measured_hz(panel, uid_of(panel, pusher.name) or "") > 90, timeout=8000)
@@ -78,6 +79,7 @@ def test_a_stalled_stream_is_flagged_in_words_and_colour(qtbot, panel, unique, p
     assert "Stream lost" in panel._rows[uid].plot.titleLabel.text  # on the plot too
 
 
+@pytest.mark.slow
 def test_a_flat_channel_is_flagged(qtbot, panel, unique, pushers):  # noqa: F811
     pusher = pushers(
         unique("EDA"), stream_type="EDA", rate=32.0, unit="µS", signal=lambda t: np.full((len(t), 1), 0.02)
@@ -115,47 +117,30 @@ def test_unticking_a_stream_stops_it_and_channels_can_be_chosen(qtbot, panel, un
     assert panel.table_row_text(uid)["Channels"] == "8 (µV), all shown"
     panel.set_channels(uid, [0, 2, 4])
     assert panel.table_row_text(uid)["Channels"] == "8 (µV), 3 of 8 shown"
+    menu = panel.table.cellWidget(panel._table_uids.index(uid), 3).menu()
+    menu.aboutToShow.emit()  # the user opens it
+    ticked = [a.text() for a in menu.actions() if a.isCheckable() and a.isChecked()]
+    assert menu.actions()[0].text() == "All channels" and ticked == ["EEG1 (µV)", "EEG3 (µV)", "EEG5 (µV)"]
     raster = panel._rows[uid].lanes.raster
     qtbot.waitUntil(lambda: raster.lanes == 3 and raster.newest >= 0 and raster.image.any(), timeout=5000)
     item = panel.table.item(panel._table_uids.index(uid), 0)
     item.setCheckState(Qt.CheckState.Unchecked)
     assert uid not in panel.plotted_uids() and uid not in panel.acquisition.selected_uids()
-    qtbot.waitUntil(lambda: panel.table_row_text(uid)["Quality"] == "Not plotted.", timeout=2000)
+    qtbot.waitUntil(lambda: panel.table_row_text(uid)["Quality"] == "Not plotted.", timeout=10_000)
 
 
 def test_adding_a_known_host_from_the_panel(qtbot, panel):
     panel.host_edit.setText("not a host!")
     panel.host_button.click()
     assert "neither an IP address" in panel.host_label.text()
-    with qtbot.waitSignal(panel.known_host_added, timeout=1000) as said:
+    with qtbot.waitSignal(panel.known_host_added, timeout=10_000) as said:
         panel.host_edit.setText("127.0.0.1")
         panel.host_button.click()
     assert "127.0.0.1 added" in said.args[0] and panel.host_edit.text() == ""
-    qtbot.waitUntil(lambda: "Known hosts: 127.0.0.1" in panel.host_label.text(), timeout=3000)
+    qtbot.waitUntil(lambda: "Known hosts: 127.0.0.1" in panel.host_label.text(), timeout=10_000)
 
 
-def test_lanes_are_drawn_where_their_samples_are():
-    raster = LaneRaster(lanes=2, colour=0xFF000000)
-    raster.configure(100, 40, 1.0, (-1.5, 0.5), np.zeros(2), np.ones(2))
-    t = 10.0 + np.arange(0, 1.0, 0.001)
-    values = np.column_stack([np.full_like(t, 0.25), np.full_like(t, -0.25)])
-    values[400:600] = np.nan  # a dropout in the middle
-    keep = ~np.isnan(values[:, 0])
-    raster.add(t[keep], values[keep])
-    drawn = raster.image != 0
-    # Lane 0 centred at y = 0 shows +0.25, lane 1 at y = -1 shows -1.25: rows from the top.
-    row0 = int(40 - 1 - np.floor((0.25 + 1.5) * 40 / 2.0))
-    row1 = int(40 - 1 - np.floor((-1.25 + 1.5) * 40 / 2.0))
-    columns_with_lane0 = np.flatnonzero(drawn[row0])
-    assert len(columns_with_lane0) >= 75 and drawn[row1].sum() >= 75
-    assert drawn.sum() == drawn[row0].sum() + drawn[row1].sum()  # 1-px traces, nothing else
-    gap = [c for c in range(100) if not drawn[:, c].any()]
-    assert len(gap) >= 18  # the dropout shows as a gap of ~0.2 s
-    # A new scale redraws from the kept columns, without the samples.
-    raster.configure(100, 40, 1.0, (-1.5, 0.5), np.zeros(2), np.full(2, 2.0))
-    assert (raster.image != 0).sum() >= 150
-
-
+@pytest.mark.slow
 def test_a_restarted_sensor_carries_on_in_the_same_plot(qtbot, panel, unique, pushers):  # noqa: F811
     name = unique("ECG")
     first = pushers(name, rate=100.0)
@@ -168,3 +153,30 @@ def test_a_restarted_sensor_carries_on_in_the_same_plot(qtbot, panel, unique, pu
     (new_uid,) = panel.plotted_uids()
     assert panel._rows[new_uid].plot is plot and panel.acquisition.selected_uids() == [new_uid]
     qtbot.waitUntil(lambda: measured_hz(panel, new_uid) > 90, timeout=6000)
+
+
+@pytest.mark.slow
+def test_eeg_lanes_stay_still_and_a_lane_whose_signal_grows_is_rescaled(qtbot, panel, unique, pushers):  # noqa: F811
+    rng = np.random.default_rng(5)
+    grows_at = pylsl.local_clock() + 6.0
+
+    def eeg(t: np.ndarray) -> np.ndarray:
+        data = rng.standard_normal((len(t), 8)) * 10.0  # µV of background, each sample different
+        data[:, 0] *= np.where(t > grows_at, 3.0, 1.0)  # electrode 1 picks up an artefact
+        return data
+
+    pusher = pushers(unique("EEG"), stream_type="EEG", rate=250.0, channels=8, unit="µV", signal=eeg)
+    qtbot.waitUntil(lambda: uid_of(panel, pusher.name) in panel.plotted_uids(), timeout=5000)
+    panel.set_window(5.0)
+    row = panel._rows[uid_of(panel, pusher.name)]
+    raster, scale = row.lanes.raster, row.lane_scale
+    qtbot.waitUntil(lambda: pylsl.local_clock() > grows_at - 2.5, timeout=8000)
+    redraws, spans = raster.rescales, scale.spans.copy()
+    qtbot.waitUntil(lambda: pylsl.local_clock() > grows_at - 0.1, timeout=4000)
+    # Two seconds of the same kind of signal (four rounds of scaling): not one jump on screen.
+    assert raster.rescales == redraws and np.array_equal(scale.spans, spans)
+    qtbot.waitUntil(lambda: scale.spans[0] > 2 * spans[0], timeout=3000)  # the growing lane, at once
+    qtbot.waitUntil(
+        lambda: raster.rescales > redraws and np.array_equal(raster.scale.spans, scale.spans.astype(np.float32))
+    )
+    assert np.array_equal(scale.spans[1:], spans[1:])  # the others stay as they were
