@@ -3,7 +3,10 @@ back, expectancy and habituation, the suggestion with Accept / Modify / Dismiss,
 alerts, and the dialogs to edit a patient's hierarchy and plan, their safety thresholds,
 and to report a safety event. Thin views over :class:`console.session.clinic.workflow.ClinicalSession`.
 
-GUI thread only.
+GUI thread only. The patient's plans and thresholds are read and saved in the session
+store's own thread (:class:`~console.records.store_worker.StoreWorker`): a store that
+another process keeps busy delays the save, never the heartbeats this thread sends. What
+the store answers comes back here through :class:`~console.qt.store_delivery.StoreDelivery`.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import html
 from collections.abc import Callable
 
+import shiboken6
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
@@ -36,7 +40,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from console.records.store import SessionStore, StoreError
+from console.qt.store_delivery import StoreDelivery, while_alive
+from console.records.store import SessionStore, validate_code
+from console.records.store_worker import StoreFailure, StoreWorker
 from console.session.clinic.plan import (
     Hierarchy,
     PlanError,
@@ -57,15 +63,15 @@ ACTION_WORDS = {"raise": "Move up a step", "lower": "Go back a step", "hold": "S
 PLAN_NAME = "today"  # the session plan kept with each hierarchy, named after it: "<hierarchy> · today"
 
 
-def stored_plans(store: SessionStore | None, code: str) -> dict[str, dict]:
-    """The patient's plans in the store by name ({} without a store, a code, or for a patient
-    the store does not know yet)."""
-    if store is None or not code:
+def stored_plans(store: SessionStore, code: str) -> dict[str, dict]:
+    """The store thread: the patient's plans in the store by name ({} without a code, or for
+    a patient the store does not know yet). StoreError, in words, when the store fails."""
+    if not code:
         return {}
-    try:
-        return {p.name: p.body for p in store.plans(code)}
-    except StoreError:
-        return {}
+    validate_code(code)
+    if code.casefold() not in {p.code.casefold() for p in store.patients(include_archived=True)}:
+        return {}  # new to the store: nothing stored yet
+    return {p.name: p.body for p in store.plans(code)}
 
 
 def stored_thresholds(plans: dict[str, dict]) -> Thresholds | None:
@@ -79,12 +85,15 @@ class ClinicPanel(QWidget):
     def __init__(
         self,
         clinic: ClinicalSession,
-        store: SessionStore | None = None,
+        store: StoreWorker | None = None,
         patient: Callable[[], str] = lambda: "",
         parent: QWidget | None = None,
     ):
         super().__init__(parent)
         self.clinic, self.store, self.patient = clinic, store, patient
+        if store is not None:
+            self._store_delivery = StoreDelivery(store, self)  # the store's answers, in this thread
+        self._patient_asked = ""  # the newest patient whose thresholds were asked of the store
         self.default_plan: SessionPlan | None = None  # shown in Plan… when the patient has none yet
         self._alerts: list[str] = []  # shown, not yet acknowledged
         title = QLabel("Exposure plan")
@@ -237,14 +246,31 @@ class ClinicPanel(QWidget):
         self.alert_box.hide()
         self.refresh()
 
-    def load_patient(self, code: str) -> Thresholds | None:
-        """The patient's own safety thresholds, when the store has them, apply from now on."""
-        thresholds = stored_thresholds(stored_plans(self.store, code))
-        if thresholds is None:
-            return None  # none stored (or a patient new to the store): the defaults stand
-        if thresholds != self.clinic.safety.thresholds:
-            self.clinic.set_thresholds(thresholds)
-        return thresholds
+    def load_patient(self, code: str) -> None:
+        """The patient's own safety thresholds, when the store has them, apply from when the
+        store's thread has read them (a moment later; the defaults stand until then, and
+        when none are stored)."""
+        self._patient_asked = code
+        if self.store is None or not code:
+            return
+
+        def read(thresholds: Thresholds | None) -> None:
+            if thresholds is None or code != self._patient_asked:
+                return  # none stored, or another patient's code was entered since
+            if thresholds != self.clinic.safety.thresholds:
+                self.clinic.set_thresholds(thresholds)
+
+        def failed(failure: StoreFailure) -> None:
+            self.clinic.model.note(
+                "error", "", f"safety thresholds of {code} not read: {failure.text} The thresholds in use stand."
+            )
+
+        self.store.submit(
+            f"reading the safety thresholds of {code}",
+            lambda store: stored_thresholds(stored_plans(store, code)),
+            done=read,
+            failed=failed,
+        )
 
     # -- dialogs ---------------------------------------------------------------------
     def edit_plan(self) -> PlanEditor:
@@ -303,12 +329,17 @@ class PlanEditor(QDialog):
     """The patient's hierarchy (a table of steps), today's plan (which steps, how long),
     the prompts, and the patient's safety thresholds. Saved in the session store."""
 
-    def __init__(
-        self, clinic: ClinicalSession, store: SessionStore | None, patient: str, parent: QWidget | None = None
-    ):
+    def __init__(self, clinic: ClinicalSession, store: StoreWorker | None, patient: str, parent: QWidget | None = None):
         super().__init__(parent)
         self.clinic, self.store = clinic, store
+        if store is not None:
+            self._store_delivery = StoreDelivery(store, self)  # the store's answers, in this thread
         self._plans: dict[str, dict] = {}  # the patient's stored plans by name (see _load_names)
+        self._asked: str | None = None  # the patient whose plans were last asked of the store
+        # The therapist changed the table or the thresholds: plans the store sends later (it
+        # may be busy) are listed, but do not overwrite what is on screen.
+        self._edited = False
+        self._filling = False  # the dialog itself is filling in the table, not the therapist
         self.setWindowTitle("Exposure hierarchy and plan")
         self.resize(980, 560)
         self.patient = QLineEdit(patient)
@@ -334,15 +365,16 @@ class PlanEditor(QDialog):
             )
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setToolTip("Values: name=number, …  May vary: name=low..high, … (never more intense than the step)")
+        self.table.itemChanged.connect(self._touched)
         add = QPushButton("Add step from the current scene")
         add.setToolTip("A new step with the scene and values the headset shows now")
         add.clicked.connect(self.add_current)
         remove = QPushButton("Remove step")
-        remove.clicked.connect(lambda: self.table.removeRow(self.table.currentRow()))
+        remove.clicked.connect(lambda: (self._touched(), self.table.removeRow(self.table.currentRow())))
         up = QPushButton("Move up")
-        up.clicked.connect(lambda: self._move(-1))
+        up.clicked.connect(lambda: (self._touched(), self._move(-1)))
         down = QPushButton("Move down")
-        down.clicked.connect(lambda: self._move(1))
+        down.clicked.connect(lambda: (self._touched(), self._move(1)))
         rows = QHBoxLayout()
         for b in (add, remove, up, down):
             rows.addWidget(b)
@@ -370,6 +402,7 @@ class PlanEditor(QDialog):
             for box in (alert, safe):
                 box.setSpecialValueText("off")  # 0 = off
                 box.setSuffix(f" {t.unit}" if t.unit else "")
+                box.valueChanged.connect(self._touched)
             grid.addWidget(QLabel(t.label), row, 0)
             grid.addWidget(alert, row, 1)
             grid.addWidget(safe, row, 2)
@@ -400,19 +433,56 @@ class PlanEditor(QDialog):
         self._load_names()
 
     # -- reading and writing the store ---------------------------------------------------
+    def _touched(self, *_: object) -> None:
+        if not self._filling:
+            self._edited = True
+
     def _load_names(self) -> None:
-        """The patient's plans from the store, once; choosing a hierarchy reads them from here."""
-        self._plans = stored_plans(self.store, self.patient.text().strip())
-        names = [name for name, body in self._plans.items() if body.get("kind") == "hierarchy"]
-        thresholds = stored_thresholds(self._plans)
-        if thresholds is not None:
-            self._show_thresholds(thresholds)
+        """Ask the store's thread for the patient's plans, once per patient entered; choosing
+        a hierarchy then reads them from here (see :meth:`_plans_read`)."""
+        code = self.patient.text().strip()
+        if code == self._asked:
+            return  # the field lost focus, the patient is the same
+        self._asked = code
+        self._edited = False  # another patient: their stored plans may fill the dialog
+        if self.store is None or not code:
+            self._plans_read(code, {})
+            return
+        self.problems.setText(f"Reading the plans of {code} from the session store…")
+
+        def failed(failure: StoreFailure) -> None:
+            text = f"The plans of {code} could not be read: {failure.text}"
+            if not shiboken6.isValid(self):
+                self.clinic.model.note("error", "", text)  # the dialog is gone: the event log says it
+            elif code == self._asked:
+                self.problems.setText(text)
+
+        self.store.submit(
+            f"reading the plans of {code}",
+            lambda store: stored_plans(store, code),
+            done=while_alive(self, lambda plans: self._plans_read(code, plans)),
+            failed=failed,
+        )
+
+    def _plans_read(self, code: str, plans: dict[str, dict]) -> None:
+        """The patient's stored plans, as the store's thread read them."""
+        if code != self._asked:
+            return  # another patient was entered meanwhile
+        if self.problems.text().startswith("Reading the plans"):
+            self.problems.setText("")
+        self._plans = plans
+        names = [name for name, body in plans.items() if body.get("kind") == "hierarchy"]
         current = self.name.currentText()
         self.name.blockSignals(True)
         self.name.clear()
         self.name.addItems(names)
         self.name.setEditText(current or (names[0] if names else ""))
         self.name.blockSignals(False)
+        if self._edited:
+            return  # the therapist's changes stay; the stored hierarchies are in the list
+        thresholds = stored_thresholds(plans)
+        if thresholds is not None:
+            self._show_thresholds(thresholds)
         self._load(self.name.currentText())
 
     def _load(self, name: str) -> None:
@@ -433,19 +503,27 @@ class PlanEditor(QDialog):
         self.show_plan(plan)
 
     def show_plan(self, plan: SessionPlan) -> None:
-        self.table.setRowCount(0)
-        planned = {p.step: p for p in plan.steps}
-        for i, step in enumerate(plan.hierarchy.steps):
-            self._add_row(step, planned.get(i))
-        self.suds_every.setValue(round(plan.suds_every_s))
-        self.vary_every.setValue(round(plan.vary_every_s))
-        self.expectancy.setChecked(plan.ask_expectancy)
+        self._filling = True
+        try:
+            self.table.setRowCount(0)
+            planned = {p.step: p for p in plan.steps}
+            for i, step in enumerate(plan.hierarchy.steps):
+                self._add_row(step, planned.get(i))
+            self.suds_every.setValue(round(plan.suds_every_s))
+            self.vary_every.setValue(round(plan.vary_every_s))
+            self.expectancy.setChecked(plan.ask_expectancy)
+        finally:
+            self._filling = False
 
     def _show_thresholds(self, t: Thresholds) -> None:
-        for th in t.all():
-            alert, safe = self.limits[th.key]
-            alert.setValue(th.alert_at or 0)
-            safe.setValue(th.make_safe_at or 0)
+        self._filling = True
+        try:
+            for th in t.all():
+                alert, safe = self.limits[th.key]
+                alert.setValue(th.alert_at or 0)
+                safe.setValue(th.make_safe_at or 0)
+        finally:
+            self._filling = False
 
     def thresholds(self) -> Thresholds:
         made = {}
@@ -486,6 +564,7 @@ class PlanEditor(QDialog):
         }
         scene = h.scene()
         label = f"{scene.label if scene else h.scene_id} {self.table.rowCount() + 1}"
+        self._touched()
         self._add_row(Step(label, h.scene_id, values), PlannedStep(self.table.rowCount()))
 
     def _move(self, delta: int) -> None:
@@ -551,22 +630,42 @@ class PlanEditor(QDialog):
         thresholds = self.thresholds()
         if thresholds != self.clinic.safety.thresholds:
             self.clinic.set_thresholds(thresholds)
-        if self.store is None or not code:
+        store = self.store if self.store is not None and self.store.problem is None else None
+        if store is None or not code:
             self.problems.setText(
                 "Not saved for later: "
-                + ("enter the patient code." if self.store else "the session store is not available.")
+                + ("enter the patient code." if store else "the session store is not available.")
                 + " It can still be run now."
             )
             return plan
-        try:
-            self.store.save_plan(code, plan.hierarchy.name, plan.hierarchy.to_dict())
-            self.store.save_plan(code, plan.name, plan.to_dict())
-            self.store.save_plan(code, Thresholds.STORE_NAME, thresholds.to_dict())
-            self._plans = stored_plans(self.store, code)
-        except StoreError as exc:
-            self.problems.setText(f"Not saved: {exc}")
-            return plan
-        self.problems.setText(f"Saved for {code}.")
+        # Saved in the store's thread, in order with its other writes; "Saving" until then.
+        bodies = [
+            (plan.hierarchy.name, plan.hierarchy.to_dict()),
+            (plan.name, plan.to_dict()),
+            (Thresholds.STORE_NAME, thresholds.to_dict()),
+        ]
+
+        def write(store: SessionStore) -> dict[str, dict]:
+            """The store thread."""
+            for name, body in bodies:
+                store.save_plan(code, name, body)
+            return stored_plans(store, code)
+
+        def saved(plans: dict[str, dict]) -> None:
+            if code == self._asked:
+                self._plans = plans
+            self.problems.setText(f"Saved for {code}.")
+
+        def failed(failure: StoreFailure) -> None:
+            # The dialog may be closed by now (Save and start): the event log says it first.
+            self.clinic.model.note("error", "", f"plan {plan.hierarchy.name!r} not saved for {code}: {failure.text}")
+            if shiboken6.isValid(self):
+                self.problems.setText(f"Not saved: {failure.text}")
+
+        self.problems.setText(f"Saving for {code}…")
+        store.submit(
+            f"saving the plan {plan.hierarchy.name!r} of {code}", write, done=while_alive(self, saved), failed=failed
+        )
         return plan
 
     def save_and_start(self) -> None:

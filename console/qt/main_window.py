@@ -38,7 +38,7 @@ from console.qt.bridge import LinkBridge
 from console.qt.clinic_panel import ClinicPanel
 from console.qt.mirror_view import MirrorView
 from console.qt.panels import EventLog, HeadsetsPanel, SelfReportPanel, StimulusPanel
-from console.qt.recording_bar import RecordingBar, RecoveryDialog
+from console.qt.recording_bar import RecordingBar
 from console.qt.style import STYLE
 from console.session.model import Mark, SessionModel
 from protocol.link import HeadsetState
@@ -229,18 +229,11 @@ class MainWindow(QMainWindow):
         if folder:
             self._review = open_review(Path(folder), parent=self)
 
-    def offer_recovery(self, quiet: bool = False) -> RecoveryDialog | None:
-        """Show the sessions a crash left open, if any (at start, ``quiet``: say nothing if none)."""
-        if self.recording is None:
-            return None
-        found = self.recording.controller.interrupted()
-        if not found:
-            if not quiet:
-                self.statusBar().showMessage("No interrupted session to recover.", 6000)
-            return None
-        self.recovery_dialog = RecoveryDialog(self.recording.controller, found, self)
-        self.recovery_dialog.show()
-        return self.recovery_dialog
+    def offer_recovery(self, quiet: bool = False) -> None:
+        """Look for the sessions a crash left open, off this thread, and offer them when found
+        (at start, ``quiet``: say nothing if none); see :meth:`RecordingBar.offer_recovery`."""
+        if self.recording is not None:
+            self.recording.offer_recovery(self, quiet, lambda text: self.statusBar().showMessage(text, 6000))
 
     def _beat(self) -> None:
         """The heartbeat, from the GUI thread. A late tick means the window was stuck; say

@@ -1,13 +1,16 @@
 """The recording controls in the session window's toolbar, and the offer to recover a
 session a crash left open. Thin views over :class:`console.recording.control.RecordingController`.
 
-GUI thread only; recovery reads files in a worker thread and reports back through a
-queued Qt signal.
+GUI thread only. Nothing here waits for a file or the store: the controller hands store
+work to the store's thread, whose results come back through :class:`StoreDelivery` (a
+queued Qt signal); looking for interrupted sessions runs there too, and recovering them
+reads files in a worker thread that reports back through a queued Qt signal.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
@@ -25,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from console.core.clock import clock_text
+from console.qt.store_delivery import StoreDelivery, while_alive
 from console.recording import recovery
 from console.recording.control import RecordingController
 from console.recording.recorder import RecordingError
@@ -43,6 +47,8 @@ class RecordingBar(QWidget):
     def __init__(self, controller: RecordingController, parent: QWidget | None = None):
         super().__init__(parent)
         self.controller = controller
+        self.recovery_dialog: RecoveryDialog | None = None
+        self._store_delivery = StoreDelivery(controller.store, self)  # store results, as soon as ready
         self.patient = QLineEdit()
         self.patient.setPlaceholderText("patient code")
         self.patient.setToolTip(
@@ -66,6 +72,21 @@ class RecordingBar(QWidget):
         self._timer.start()
         controller.changed.connect(self._show)
         self._show()
+
+    def offer_recovery(self, parent: QWidget, quiet: bool = False, say: Callable[[str], None] = print) -> None:
+        """Look for sessions a crash left open (in the store's thread) and, when some are
+        found, offer to recover them in :attr:`recovery_dialog`. ``quiet`` (at start): say
+        nothing if there are none; otherwise ``say`` so."""
+
+        def found(sessions: list[recovery.Interrupted]) -> None:
+            if not sessions:
+                if not quiet:
+                    say("No interrupted session to recover.")
+                return
+            self.recovery_dialog = RecoveryDialog(self.controller, sessions, parent)
+            self.recovery_dialog.show()
+
+        self.controller.interrupted(while_alive(parent, found))
 
     def _patient_edited(self) -> None:
         try:

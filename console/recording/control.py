@@ -3,11 +3,17 @@ code, the current recording, the session store, and sessions left interrupted by
 No Qt; the window's recording bar is a thin view over this.
 
 Threads: every method runs in the control (GUI) thread, except :meth:`frame_tap`, which the
-mirror decoder thread calls. The store connection belongs to the control thread.
+mirror decoder thread calls. The store lives in its own thread (:attr:`RecordingController.store`,
+a :class:`~console.records.store_worker.StoreWorker`): the control thread only hands it jobs
+and hears back later, so a store locked by another process never holds up the heartbeats.
+The scan for interrupted sessions runs there too; settings are written there, in order.
+A recording's files are checked, written and closed in the recording's own threads (see
+:class:`~console.recording.recorder.SessionRecording`): nothing here waits for a disk.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -18,6 +24,7 @@ from console.core.signals import Signal
 from console.recording import recovery
 from console.recording.recorder import RecordingError, RecordingSettings, SessionOutlets, SessionRecording
 from console.records.store import SessionStore, StoreError, default_path, validate_code
+from console.records.store_worker import CLOSE_WAIT_S, OPENING, StoreFailure, StoreWorker
 from console.session.model import SessionModel
 
 
@@ -48,12 +55,20 @@ class RecordingController:
         self.patient = ""
         self.current: SessionRecording | None = None
         self._finishing: list[SessionRecording] = []
-        self.store: SessionStore | None = None
-        try:
-            self.store = SessionStore(default_path(self.home))
-        except StoreError as exc:
+        self._unannounced: SessionRecording | None = None  # into the store once its folder is ready
+        self._folders_made: set[Path] = set()  # this run's folder names, each used once
+        # Opened, read and written in its own thread; failures come back to _store_failed.
+        self.store = StoreWorker(default_path(self.home), report=self._store_failed)
+
+    def _store_failed(self, failure: StoreFailure) -> None:
+        """Control thread: a store job without its own failure handling did not happen."""
+        if failure.what == OPENING:
             # The folders stay the record; the store is the index. Say so and go on.
-            model.note("error", "", f"session store not available: {exc} Recordings are still saved as folders.")
+            self.model.note(
+                "error", "", f"session store not available: {failure.text} Recordings are still saved as folders."
+            )
+        else:
+            self.model.note("error", "", f"session store: {failure.what} failed: {failure.text}")
 
     # -- settings ---------------------------------------------------------------------
     @property
@@ -65,10 +80,19 @@ class RecordingController:
         self._save_settings()
 
     def _save_settings(self) -> None:
-        try:
-            self.settings.save(self.settings_path)
-        except OSError as exc:
-            self.model.note("error", "", f"settings not saved ({exc.strerror or exc}); they hold until you close.")
+        """Written in the store thread (a file write, after any earlier one); a failure is said."""
+        settings, path = dataclasses.replace(self.settings), self.settings_path  # as they are now
+
+        def failed(failure: StoreFailure) -> None:
+            self.model.note("error", "", f"settings not saved ({failure.text}); they hold until you close.")
+
+        def save(_store: SessionStore | None) -> None:
+            try:
+                settings.save(path)
+            except OSError as exc:
+                raise StoreError(str(exc.strerror or exc)) from exc
+
+        self.store.submit_files("saving the recording settings", save, failed=failed)
 
     def set_patient(self, code: str) -> None:
         """Raises :class:`StoreError` with what a valid code looks like."""
@@ -85,16 +109,22 @@ class RecordingController:
         return self.current is not None
 
     def new_folder(self) -> Path:
+        """Control thread: a new session folder's name, made without looking at the disk (a
+        sessions folder on a network drive may take seconds to answer). The time to the
+        second names it; a second recording within the same second gets ``~2``."""
         stamp = time.strftime("%Y-%m-%d_%H%M%S")
         folder = self.sessions_root / (f"{stamp}_{self.patient}" if self.patient else stamp)
         n = 2
-        while folder.exists():
+        while folder in self._folders_made:
             folder = folder.with_name(f"{folder.name.split('~')[0]}~{n}")
             n += 1
+        self._folders_made.add(folder)
         return folder
 
     def start(self, folder: Path | None = None) -> SessionRecording:
-        """Raises :class:`RecordingError` in words when the folder cannot be used."""
+        """Control thread; returns at once. Raises :class:`RecordingError` when already
+        recording. A folder that cannot be used is said in the event log by :meth:`poll`,
+        which then ends the recording."""
         if self.current is not None:
             raise RecordingError(f"Already recording to {self.current.folder}.")
         rec = SessionRecording(
@@ -110,21 +140,29 @@ class RecordingController:
         rec.begin()
         self.current = rec
         self.model.note("control", "", f"recording started: {rec.folder}")
-        if self.store is not None:
-            try:
-                self.store.begin_session(
-                    rec.session_id, str(rec.folder), rec.manifest["started_wall"], self.patient or None
-                )
-            except StoreError as exc:
-                self.model.note("error", "", f"session store: {exc} The recording goes on.")
+        self._unannounced = rec
         self.changed.emit()
         return rec
+
+    def _announce(self, rec: SessionRecording) -> None:
+        """Control thread: the recording's folder is ready; the store learns of the session."""
+        self._unannounced = None
+        uid, folder, started, patient = rec.session_id, str(rec.folder), rec.manifest["started_wall"], rec.patient
+        self.store.submit(
+            f"starting the session {uid}",
+            lambda store: store.begin_session(uid, folder, started, patient or None),
+            failed=lambda f: self.model.note("error", "", f"session store: {f.text} The recording goes on."),
+        )
 
     def stop(self) -> None:
         rec, self.current = self.current, None
         if rec is None:
             return
         self.model.note("control", "", "recording stopping: closing the file")  # the log's last line
+        if self._unannounced is rec:  # not ready yet: the import at the end brings it in
+            self._unannounced = None
+            if rec.folder_ready:
+                self._announce(rec)
         rec.end()
         self._finishing.append(rec)
         self.changed.emit()
@@ -148,43 +186,62 @@ class RecordingController:
 
     def poll(self) -> None:
         """Control thread, a few times a second: reports into the event log; finished
-        recordings into the store."""
+        recordings into the store (handed to its thread), and what the store's jobs returned."""
+        self.store.deliver()
         for rec in [r for r in (self.current, *self._finishing) if r is not None]:
             finished = rec.finished.is_set()  # before draining: its last messages come before it
             for kind, text in rec.poll():
                 self.model.note(kind, "", f"recording: {text}")
+            if rec is self._unannounced and rec.folder_ready:
+                self._announce(rec)
+            if rec.failed is not None and rec is self.current:  # the folder is unusable: said above
+                self.current = self._unannounced = None
+                self.changed.emit()
             if finished and rec in self._finishing:
                 self._finishing.remove(rec)
-                self._import(rec.folder)
+                if rec.failed is None:
+                    self._import(rec.folder)
                 self.changed.emit()
 
     def _import(self, folder: Path) -> None:
-        if self.store is None:
-            return
-        try:
-            self.store.import_session_folder(folder)
-        except StoreError as exc:
-            self.model.note("error", "", f"session store: {exc}")
+        """Control thread: the folder into the store, in the store thread (it reads the whole
+        event log, and may wait for another process's write lock)."""
+        self.store.submit(f"importing the session {folder.name}", lambda store: store.import_session_folder(folder))
 
     # -- interrupted sessions ---------------------------------------------------------
-    def interrupted(self) -> list[recovery.Interrupted]:
-        """Sessions a crashed console left open: in the sessions folder, and any folder the
-        store knows as still recording (``--record DIR`` may be anywhere)."""
-        places = [self.sessions_root]
-        if self.store is not None:
-            try:
-                places += [Path(s.folder) for s in self.store.sessions() if s.state == "recording" and s.folder]
-            except StoreError as exc:
-                self.model.note("error", "", f"session store: {exc}")
-        return recovery.find_interrupted(places)
+    def interrupted(self, found: Callable[[list[recovery.Interrupted]], None]) -> None:
+        """Control thread; returns at once. Looks, in the store thread, for sessions a crashed
+        console left open: in the sessions folder, and any folder the store knows as still
+        recording (``--record DIR`` may be anywhere). ``found(sessions)`` is called back in
+        the control thread (also with none)."""
+        root = self.sessions_root
+
+        def scan(store: SessionStore | None) -> tuple[list[recovery.Interrupted], str]:
+            """The store thread."""
+            places, problem = [root], ""
+            if store is not None:
+                try:
+                    places += [Path(s.folder) for s in store.sessions() if s.state == "recording" and s.folder]
+                except StoreError as exc:  # the sessions folder is still worth a look
+                    problem = str(exc)
+            return recovery.find_interrupted(places), problem
+
+        def scanned(result: tuple[list[recovery.Interrupted], str]) -> None:
+            sessions, problem = result
+            if problem:
+                self.model.note("error", "", f"session store: {problem}")
+            found(sessions)
+
+        self.store.submit_files("looking for interrupted sessions", scan, done=scanned)
 
     def recovered(self, result: recovery.Recovered) -> None:
-        """Control thread, after :func:`recovery.recover` ran in a worker."""
+        """Control thread, after :func:`recovery.recover` ran in a worker: into the store."""
         self.model.note("control" if result.ok else "error", "", f"recovered interrupted session {result.text}")
         self._import(result.folder)
 
-    def close(self, timeout: float = 25.0) -> None:
-        """Control thread, at exit: finish the recording (this waits for the file)."""
+    def close(self, timeout: float = 25.0, store_timeout: float = CLOSE_WAIT_S) -> None:
+        """Control thread, at exit (the heartbeats have stopped): finish the recording (this
+        waits for the file), then the store's pending writes (up to ``store_timeout``)."""
         self.stop()
         deadline = time.monotonic() + timeout
         while self._finishing and time.monotonic() < deadline:
@@ -192,5 +249,4 @@ class RecordingController:
             time.sleep(0.05)
         for rec in self._finishing:
             self.model.note("error", "", f"recording: {rec.folder} was not finished within {timeout:g} s")
-        if self.store is not None:
-            self.store.close()
+        self.store.close(store_timeout)

@@ -13,15 +13,39 @@ No Qt here:
 - :class:`SessionRecording` is one recording of the live session, holding all of these
   and the folder's ``session.json``. Folder layout: :mod:`console.records.recorded`.
 
-Threads: SessionOutlets is fed in the control (GUI) thread through the model's signals;
-pushing to an LSL outlet does not block. LabRecorder's engine runs in a
-process of its own (see :mod:`console.recording.recorder_proc`).
+Threads
+-------
+The control thread is the console's GUI thread, which also sends the heartbeats to the
+headsets (a frozen window must calm the scene): nothing it calls here waits for a disk, a
+network drive or the recorder. It feeds :class:`SessionOutlets` through the model's
+signals (pushing to an LSL outlet does not block), and drives :class:`SessionRecording`
+with ``begin``, ``end`` and ``poll``, which only hand work on and return at once:
+
+- the **journal thread** (``vrclinic-journal``, one per :class:`EventJournal`) checks the
+  session folder (writable, not full) and writes ``session.json``, then owns
+  ``events.jsonl``: the control thread serializes each entry and queues the line; this
+  thread chains it, writes and flushes it at once (killing the console loses only the
+  lines still queued), fsyncs about once a second (a power cut loses under a second), and
+  reports a failure (full disk, unwritable folder) once, in words, through the recording's
+  message queue;
+- the **record thread** (``vrclinic-record``) waits for the folder, starts the mirror
+  recorder, finds the streams and starts LabRecorder (seconds), then looks at the disk's
+  free space, the XDF's growth and newly appeared streams every 3 s;
+- the **mirror thread** (``vrclinic-mirror-record``) writes the patient's view frames;
+- the **stop thread** (``vrclinic-record-stop``), started by ``end``, stops LabRecorder,
+  the mirror and the journal and writes the final ``session.json``.
+
+Their messages wait in a queue that ``poll`` drains in the control thread, where the
+controller notes them in the event log. At exit the controller waits a bounded time for
+the stop thread, so closing the window still finishes the files. LabRecorder's engine runs
+in a process of its own (see :mod:`console.recording.recorder_proc`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import csv
+import errno
 import json
 import os
 import queue
@@ -35,6 +59,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TextIO
 
 import pylsl
 
@@ -203,18 +228,49 @@ def check_writable(folder: Path) -> None:
 
 
 class EventJournal:
-    """``events.jsonl``, appended and flushed entry by entry, so that a crash loses at most
-    the line being written. Control thread."""
+    """``events.jsonl``: the event log as it happens, hash-chained line by line.
 
-    def __init__(self, path: Path, started_at: float):
-        self.path = path
+    Threads: the owner (the control thread, the GUI thread in the console) calls
+    :meth:`write` and :meth:`stop`, which only queue and return at once. The journal's own
+    ``vrclinic-journal`` thread owns the file: it runs ``prepare`` (the session folder's own
+    checks), opens the file (reading an existing log to go on with its chain), chains each
+    line, writes and flushes it as soon as it is queued (into the OS: killing the console
+    loses only what is queued, milliseconds), and fsyncs at most once a second while lines
+    come (onto the disk: a power cut loses under a second). A failure to prepare, open or
+    write is handed to ``on_error`` in that thread, once; the owner words it (see
+    :class:`SessionRecording`). After a failure the rest of the session's lines are dropped:
+    the session goes on. :meth:`close` waits for the thread: call it off the GUI thread, or
+    at exit.
+    """
+
+    SYNC_EVERY_S = 1.0
+
+    def __init__(
+        self,
+        path: Path,
+        started_at: float,
+        on_error: Callable[[Exception], None] | None = None,
+        prepare: Callable[[], None] | None = None,
+    ):
+        """Owner thread; returns at once (the file is opened in the journal's thread)."""
+        self.path = Path(path)
         self.started_at = started_at
-        # Appending to a log goes on with its chain ("" for a new log, or not a regular file).
-        self._chain = read_event_log(path)[2].last_hash if path.is_file() else ""
-        self._fh = open(path, "a", encoding="utf-8")  # noqa: SIM115 (open for the session's length)
-        self._last_sync = time.monotonic()
+        self.error: Exception | None = None  # the first failure, set in the journal's thread
+        self.is_open = False  # the file was opened and its chain read (the journal's thread)
+        self.opened = threading.Event()  # set once opening was tried: see is_open and error
+        self._on_error = on_error
+        self._prepare = prepare
+        self._lines: queue.SimpleQueue[str | None] = queue.SimpleQueue()
+        self._stopping = False
+        self._thread = threading.Thread(target=self._run, name="vrclinic-journal", daemon=True)
+        self._thread.start()
 
+    # -- the owner thread ----------------------------------------------------------------
     def write(self, entry: LogEntry) -> None:
+        """Owner thread; returns at once: the entry is serialized here (the model may change
+        its data afterwards) and queued; the journal's thread chains and writes it."""
+        if self._stopping or self.error is not None:
+            return
         row = {
             "at": entry.at,
             "session_s": round(entry.at - self.started_at, 3),
@@ -224,31 +280,112 @@ class EventJournal:
         }
         if entry.data is not None:
             row["data"] = entry.data
-        self._chain = row["chain"] = chain_hash(self._chain, row)
-        self._fh.write(json.dumps(row, ensure_ascii=False) + "\n")
-        self._fh.flush()  # into the OS: survives the console being killed
-        if time.monotonic() - self._last_sync > 1.0:  # onto the disk: survives power loss, once a second
-            os.fsync(self._fh.fileno())
-            self._last_sync = time.monotonic()
+        self._lines.put(json.dumps(row, ensure_ascii=False))
 
-    def close(self) -> None:
-        """Raises OSError if the last lines could not be written; the file is closed anyway."""
-        if self._fh.closed:
-            return
+    def stop(self) -> None:
+        """Owner thread; returns at once. Takes no more entries; the journal's thread writes
+        those queued, syncs the file to the disk and closes it."""
+        if not self._stopping:
+            self._stopping = True
+            self._lines.put(None)
+
+    def close(self, timeout: float | None = None) -> None:
+        """Any thread but a live GUI thread (it waits for the file): :meth:`stop`, then wait
+        up to ``timeout`` for the last lines to reach the disk. Raises OSError if the log
+        could not be written (the first failure) or was not finished in time."""
+        self.stop()
+        self._thread.join(timeout)
+        if self._thread.is_alive():
+            raise OSError(errno.ETIMEDOUT, f"{self.path.name} still being written after {timeout:g} s")
+        if isinstance(self.error, OSError):
+            raise self.error
+        if self.error is not None:
+            raise OSError(str(self.error))
+
+    @property
+    def done(self) -> bool:
+        """Any thread: the journal's thread has ended (the file is closed)."""
+        return not self._thread.is_alive()
+
+    # -- the journal's thread ------------------------------------------------------------
+    def _run(self) -> None:
+        """The ``vrclinic-journal`` thread."""
         try:
-            self._fh.flush()
-            os.fsync(self._fh.fileno())
+            if self._prepare is not None:
+                self._prepare()
+            # Appending to a log goes on with its chain ("" for a new log, or not a regular file).
+            chain = read_event_log(self.path)[2].last_hash if self.path.is_file() else ""
+            fh = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 (open for the session's length)
+        except Exception as exc:  # a bug too: said, rather than a journal that silently never opens
+            self._failed(exc)
+            self.opened.set()
+            while self._lines.get() is not None:  # the session goes on: its lines are dropped
+                pass
+            return
+        self.is_open = True
+        self.opened.set()
+        last_sync = time.monotonic()
+        unsynced = False
+        try:
+            while True:
+                wait = max(0.0, last_sync + self.SYNC_EVERY_S - time.monotonic()) if unsynced else None
+                try:
+                    line = self._lines.get(timeout=wait)
+                except queue.Empty:
+                    line = ""  # time to sync
+                if line is None:
+                    break
+                if self.error is not None:
+                    continue  # the session goes on: its lines are dropped
+                try:
+                    if line:
+                        row = json.loads(line)  # the row as a reader will see it: the hash is what it checks
+                        chain = row["chain"] = chain_hash(chain, row)
+                        fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+                        fh.flush()  # into the OS: survives the console being killed
+                        unsynced = True
+                    if unsynced and time.monotonic() - last_sync >= self.SYNC_EVERY_S:
+                        _sync(fh)  # onto the disk: survives power loss, once a second
+                        last_sync, unsynced = time.monotonic(), False
+                except OSError as exc:
+                    self._failed(exc)
+                    unsynced = False
+            if self.error is None:
+                try:
+                    fh.flush()
+                    _sync(fh)
+                except OSError as exc:
+                    self._failed(exc)
         finally:
-            with contextlib.suppress(OSError):  # closing flushes again; the first failure was raised
-                self._fh.close()
+            with contextlib.suppress(OSError):  # closing flushes again; the first failure was said
+                fh.close()
+
+    def _failed(self, exc: Exception) -> None:
+        """The journal's thread: the first failure, said once."""
+        if self.error is None:
+            self.error = exc
+            if self._on_error is not None:
+                self._on_error(exc)
+
+
+def _sync(fh: TextIO) -> None:
+    """fsync; a pipe or a device that cannot be synced (EINVAL) has nothing to sync."""
+    try:
+        os.fsync(fh.fileno())
+    except OSError as exc:
+        if exc.errno != errno.EINVAL:
+            raise
 
 
 class MirrorRecorder:
     """The patient's view at a reduced rate: JPEG files as the headset sent them (no
     re-encoding) and ``index.csv`` with each frame's console-clock time.
 
-    :meth:`offer` is called from the mirror decoder thread and only queues; the files are
-    written by this recorder's own thread, so a slow disk never delays the live mirror."""
+    Threads: made in the ``vrclinic-record`` thread of :class:`SessionRecording` (making it
+    creates the folder and opens the index). :meth:`offer` is called from the mirror decoder
+    thread and only queues; the files are written by this recorder's own
+    ``vrclinic-mirror-record`` thread, so a slow disk never delays the live mirror.
+    :meth:`stop` (any thread) returns at once; :meth:`close` waits for the files."""
 
     def __init__(self, folder: Path, started_at: float, fps: float = 2.0, on_error: Callable[[str], None] = print):
         self.folder = folder / MIRROR_DIR
@@ -260,6 +397,7 @@ class MirrorRecorder:
         self.error: str | None = None
         self._on_error = on_error
         self._next_due = 0.0
+        self._stopped = False
         self._queue: queue.Queue = queue.Queue(maxsize=int(max(4, 4 * fps)))
         new = not (self.folder / MIRROR_INDEX).exists()
         self._index = open(self.folder / MIRROR_INDEX, "a", newline="", encoding="utf-8")  # noqa: SIM115
@@ -272,7 +410,7 @@ class MirrorRecorder:
 
     def offer(self, headset: str, jpeg: bytes, at: float, width: int, height: int) -> None:
         """Any thread (the mirror decoder). Takes one frame per interval, drops when behind."""
-        if at < self._next_due or self.error:
+        if at < self._next_due or self.error or self._stopped:
             return
         self._next_due = at + self.interval
         try:
@@ -281,8 +419,14 @@ class MirrorRecorder:
             self.dropped += 1
 
     def _write_loop(self) -> None:
+        """The ``vrclinic-mirror-record`` thread."""
         while True:
-            item = self._queue.get()
+            try:
+                item = self._queue.get(timeout=0.25)
+            except queue.Empty:
+                if self._stopped:  # the queue was full when stop() came: it is drained now
+                    return
+                continue
             if item is None:
                 return
             headset, jpeg, at, width, height = item
@@ -299,11 +443,19 @@ class MirrorRecorder:
                 self._on_error(self.error)
                 return
 
-    def close(self) -> None:
-        self._queue.put(None)
-        self._thread.join(5)
+    def stop(self) -> None:
+        """Any thread; returns at once: takes no more frames, writes those queued."""
+        self._stopped = True
+        with contextlib.suppress(queue.Full):  # a full queue: the writer sees _stopped once it is drained
+            self._queue.put_nowait(None)
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Not the GUI thread (it waits up to ``timeout`` for the files): stop, then close the index."""
+        self.stop()
+        self._thread.join(timeout)
         if not self._index.closed:
-            self._index.close()
+            with contextlib.suppress(OSError):
+                self._index.close()
 
 
 def _with_address(info: pylsl.StreamInfo) -> str:
@@ -460,15 +612,26 @@ class SessionRecording:
     """One recording of the live session into a folder: ``session.json``, ``events.jsonl``
     (live), ``session.xdf`` (LabRecorder) and ``mirror/``.
 
-    Threads: :meth:`begin`, :meth:`end`, :meth:`poll` and the model's signal handlers run in
-    the control (GUI) thread. Finding the streams and starting LabRecorder run in the
-    ``vrclinic-record-start`` thread, stopping it in ``vrclinic-record-stop`` (each takes
-    seconds, and the control thread must keep beating). Those threads report through a
-    queue that :meth:`poll` drains.
+    Threads (none of the control thread's calls waits for a file or the recorder):
+
+    - The **control (GUI) thread** calls :meth:`begin`, :meth:`end`, :meth:`poll` and runs
+      the model's signal handler :meth:`_logged`; each returns at once.
+    - The journal's ``vrclinic-journal`` thread (:class:`EventJournal`) checks the folder
+      (writable, not full), writes ``session.json``, then owns ``events.jsonl``.
+    - The ``vrclinic-record`` thread waits for the folder, starts the :class:`MirrorRecorder`
+      (its own ``vrclinic-mirror-record`` thread writes the frames), finds the streams and
+      starts LabRecorder (seconds), then every few seconds looks at the disk's free space,
+      the XDF's growth and streams that appeared later, until :meth:`end`.
+    - The ``vrclinic-record-stop`` thread, started by :meth:`end`, stops LabRecorder, the
+      mirror and the journal, writes the final ``session.json`` and sets :attr:`finished`.
+
+    They all report through a queue that :meth:`poll` drains into words for the event log.
+    A folder that cannot be used is said there, and :attr:`failed` holds the words.
     """
 
     LOW_DISK_MB = 500.0
     FULL_DISK_MB = 20.0
+    CHECK_EVERY_S = 3.0
 
     def __init__(
         self,
@@ -482,6 +645,7 @@ class SessionRecording:
         expect: tuple[str, ...] = (),
         settle_s: float = 2.5,
     ):
+        """Control thread; touches no file."""
         self.model = model
         self.folder = Path(folder)
         self.outlets = outlets
@@ -496,26 +660,30 @@ class SessionRecording:
         self.mirror: MirrorRecorder | None = None
         self.manifest: dict = {}
         self.finished = threading.Event()
+        self.failed: str | None = None  # the folder could not be used: why, in words (control thread)
         self.problems: list[str] = []
         self._messages: queue.SimpleQueue[tuple[str, str]] = queue.SimpleQueue()
         self._ending = threading.Event()
         self._starter: threading.Thread | None = None
-        self._journal_failed = False
         self._warned_low_disk = False
         self._announced: set[str] = set()  # streams that appeared after the start, said once
         self._state_due_at: float | None = None
-        self._last_check = 0.0
         self._last_size = (0, time.monotonic())
 
     @property
     def path(self) -> Path:
+        """Any thread: where the XDF goes."""
         return self.recorder.path
 
+    @property
+    def folder_ready(self) -> bool:
+        """Any thread: the folder was checked, ``session.json`` written and the event log opened."""
+        return self.journal is not None and self.journal.is_open
+
     def begin(self) -> None:
-        """Control thread. Raises :class:`RecordingError` (in words) if the folder is unusable."""
-        check_writable(self.folder)
-        if _free_mb(self.folder) < self.FULL_DISK_MB:
-            raise RecordingError(f"The disk holding {self.folder} is full. Free some space or choose another folder.")
+        """Control thread; returns at once. The folder is checked and written in the journal's
+        thread; if it cannot be used, :meth:`poll` says so (a :class:`RecordingError`'s words)
+        and sets :attr:`failed`. Events logged from now on are kept, the session so far too."""
         now = self.model.clock()
         self.manifest = {
             "format": "vrclinic-session",
@@ -531,25 +699,65 @@ class SessionRecording:
             "console": f"vrclinic {version()}",
             "mirror_fps": self.mirror_fps,
         }
+        first = dict(self.manifest)  # as it is now: the other threads add to self.manifest later
+        self.journal = EventJournal(
+            self.folder / EVENTS,
+            self.model.started_at,
+            on_error=self._journal_failed,
+            prepare=lambda: self._prepare(first),
+        )
+        for entry in self.model.log:  # the session so far: the log is whole from 0:00
+            self.journal.write(entry)
+        self.model.logged.connect(self._logged)
+        self._starter = threading.Thread(target=self._record, name="vrclinic-record", daemon=True)
+        self._starter.start()
+
+    def _prepare(self, manifest: dict) -> None:
+        """The ``vrclinic-journal`` thread, before it opens the log: the folder, in words."""
+        check_writable(self.folder)
+        if _free_mb(self.folder) < self.FULL_DISK_MB:
+            raise RecordingError(f"The disk holding {self.folder} is full. Free some space or choose another folder.")
         try:
-            write_manifest(self.folder, self.manifest)
-            self.journal = EventJournal(self.folder / EVENTS, self.model.started_at)
-            for entry in self.model.log:  # the session so far: the log is whole from 0:00
-                self.journal.write(entry)
+            write_manifest(self.folder, manifest)
         except OSError as exc:
             raise RecordingError(f"Cannot write into {self.folder}: {exc.strerror or exc}.") from exc
-        self.model.logged.connect(self._logged)
-        if self.mirror_fps > 0:
-            self.mirror = MirrorRecorder(self.folder, self.model.started_at, self.mirror_fps, self._report_error)
-        self._starter = threading.Thread(target=self._start_recorder, name="vrclinic-record-start", daemon=True)
-        self._starter.start()
+
+    def _journal_failed(self, exc: Exception) -> None:
+        """The ``vrclinic-journal`` thread: the folder was unusable, or a write failed later."""
+        journal = self.journal  # None while begin() is still making it: the opening failed
+        if journal is not None and journal.is_open:
+            text = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            self._report_error(
+                f"the event log can no longer be written to {self.folder} ({text}); the session "
+                "goes on and its events are still in the XDF recording. Free disk space."
+            )
+        elif isinstance(exc, RecordingError):
+            self._messages.put(("failed", str(exc)))
+        else:
+            text = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            self._messages.put(("failed", f"Cannot write into {self.folder}: {text}."))
 
     def _report_error(self, text: str) -> None:
         """Any thread."""
         self._messages.put(("error", text))
 
-    def _start_recorder(self) -> None:
-        """The ``vrclinic-record-start`` thread."""
+    def _record(self) -> None:
+        """The ``vrclinic-record`` thread: start, then watch until the recording ends."""
+        assert self.journal is not None
+        self.journal.opened.wait()
+        if not self.journal.is_open or self._ending.is_set():
+            return  # the folder is unusable: poll() says why
+        if self.mirror_fps > 0:
+            try:
+                self.mirror = MirrorRecorder(self.folder, self.model.started_at, self.mirror_fps, self._report_error)
+            except OSError as exc:
+                self._report_error(f"the patient's view is not recorded: {exc.strerror or exc}")
+        if self._start_recorder():
+            while not self._ending.wait(self.CHECK_EVERY_S):
+                self._look()
+
+    def _start_recorder(self) -> bool:
+        """The ``vrclinic-record`` thread. Whether LabRecorder runs."""
         # Start as soon as the sensors are known: those expected (the demo knows its own), or
         # else any at all, waiting a little for discovery when the console has just started.
         deadline = time.monotonic() + (15.0 if self.expect else self.settle_s)
@@ -564,12 +772,12 @@ class SessionRecording:
         found = {info.name() for info in infos}
         missing = [name for name in self.expect if name not in found]
         if self._ending.is_set():
-            return
+            return False
         try:
             self.recorder.start(infos)
         except (RecordingError, RuntimeError, OSError) as exc:
             self._messages.put(("error", f"recording did not start: {exc}"))
-            return
+            return False
         self.manifest["streams"] = sorted(found)
         self._last_size = (0, time.monotonic())
         # The control thread pushes the stimulus as it stands, once the recorder's inlets are
@@ -584,23 +792,45 @@ class SessionRecording:
                     "once it streams, stop and start recording to include it.",
                 )
             )
+        return True
+
+    def _look(self) -> None:
+        """The ``vrclinic-record`` thread, every few seconds: the disk, the file, new streams."""
+        free = _free_mb(self.folder)
+        if free < self.FULL_DISK_MB:
+            self._report_error(
+                f"the disk holding {self.folder} is full ({free:.0f} MB left): recording "
+                "cannot continue. The live session goes on. Free space now."
+            )
+        elif free < self.LOW_DISK_MB and not self._warned_low_disk:
+            self._warned_low_disk = True
+            self._report_error(f"only {free:.0f} MB free on the disk holding the recording.")
+        late = {i.name() for i in self._streams()} - set(self.recorder.stream_names) - self._announced
+        if late:
+            self._announced |= late
+            self._report_error(
+                f"new stream not in this recording: {', '.join(sorted(late))}. Stop and start recording to include it."
+            )
+        t = time.monotonic()
+        try:
+            size = self.path.stat().st_size
+        except OSError:
+            size = 0
+        if size != self._last_size[0]:
+            self._last_size = (size, t)
+        elif t - self._last_size[1] > 15:
+            self._last_size = (size, t)
+            self._report_error(f"{self.path.name} has not grown for 15 s: is the disk full or gone?")
 
     def _logged(self, entry: LogEntry) -> None:
-        """Control thread (the model's signal)."""
-        if self.journal is None or self._journal_failed:
-            return
-        try:
+        """Control thread (the model's signal); returns at once: the journal's thread writes."""
+        if self.journal is not None:
             self.journal.write(entry)
-        except OSError as exc:
-            self._journal_failed = True
-            self._report_error(
-                f"the event log can no longer be written to {self.folder} ({exc.strerror or exc}); the session "
-                "goes on and its events are still in the XDF recording. Free disk space."
-            )
 
     def poll(self) -> list[tuple[str, str]]:
-        """Control thread, a few times a second: messages for the event log (kind, text),
-        and a look at the disk and the file every few seconds."""
+        """Control thread, a few times a second; returns at once: messages for the event log
+        (kind, text) from the recording's threads. A folder found unusable ends the recording
+        (:attr:`failed` says why)."""
         due = self._state_due_at
         if due is not None and time.monotonic() >= due and self.outlets is not None:
             self._state_due_at = None
@@ -608,40 +838,15 @@ class SessionRecording:
         out = []
         while True:
             try:
-                out.append(self._messages.get_nowait())
+                kind, text = self._messages.get_nowait()
             except queue.Empty:
                 break
-        t = time.monotonic()
-        if self.recorder.recording and t - self._last_check > 3.0:
-            self._last_check = t
-            free = _free_mb(self.folder)
-            if free < self.FULL_DISK_MB:
-                out.append(
-                    (
-                        "error",
-                        f"the disk holding {self.folder} is full ({free:.0f} MB left): recording "
-                        "cannot continue. The live session goes on. Free space now.",
-                    )
-                )
-            elif free < self.LOW_DISK_MB and not self._warned_low_disk:
-                self._warned_low_disk = True
-                out.append(("error", f"only {free:.0f} MB free on the disk holding the recording."))
-            late = {i.name() for i in self._streams()} - set(self.recorder.stream_names) - self._announced
-            if late:
-                self._announced |= late
-                out.append(
-                    (
-                        "error",
-                        f"new stream not in this recording: {', '.join(sorted(late))}. "
-                        "Stop and start recording to include it.",
-                    )
-                )
-            size = self.path.stat().st_size if self.path.exists() else 0
-            if size != self._last_size[0]:
-                self._last_size = (size, t)
-            elif t - self._last_size[1] > 15:
-                self._last_size = (size, t)
-                out.append(("error", f"{self.path.name} has not grown for 15 s: is the disk full or gone?"))
+            if kind == "failed":
+                kind = "error"
+                if self.failed is None:
+                    self.failed = text
+                    self.end()
+            out.append((kind, text))
         for kind, text in out:
             if kind == "error":
                 self.problems.append(text)
@@ -649,6 +854,7 @@ class SessionRecording:
 
     @property
     def state_text(self) -> str:
+        """Control thread: what the recording bar shows while it is not simply recording."""
         if self.finished.is_set():
             return "recorded"
         if self._ending.is_set():
@@ -656,19 +862,18 @@ class SessionRecording:
         return "recording" if self.recorder.recording else "starting"
 
     def end(self) -> None:
-        """Control thread: stop taking events; LabRecorder is stopped in its own thread and
-        :attr:`finished` is set when the folder is complete."""
+        """Control thread; returns at once: stop taking events and frames; the files are
+        finished in the ``vrclinic-record-stop`` thread, and :attr:`finished` is set when
+        the folder is complete."""
         if self._ending.is_set():
             return
         self._ending.set()
-        self.model.logged.disconnect(self._logged)
+        self.model.logged.disconnect(self._logged, missing_ok=True)
         if self.journal is not None:
-            try:
-                self.journal.close()
-            except OSError as exc:
-                self.problems.append(f"event log not closed cleanly: {exc}")
-        if self.mirror is not None:
-            self.mirror.close()
+            self.journal.stop()
+        mirror = self.mirror  # the vrclinic-record thread may still make one: _finish stops that
+        if mirror is not None:
+            mirror.stop()
         self.manifest["ended_clock"] = self.model.clock()
         threading.Thread(target=self._finish, name="vrclinic-record-stop", daemon=True).start()
 
@@ -676,6 +881,8 @@ class SessionRecording:
         """The ``vrclinic-record-stop`` thread."""
         if self._starter is not None:
             self._starter.join()
+        if self.mirror is not None:
+            self.mirror.close()
         try:
             if self.recorder.recording:
                 path = self.recorder.stop()
@@ -683,18 +890,28 @@ class SessionRecording:
         except RecordingError as exc:
             self._messages.put(("error", str(exc)))
         finally:
-            self.manifest.update(
-                state="complete",
-                ended_wall=wall_now(),
-                duration_s=round(self.manifest["ended_clock"] - self.manifest["started_clock"], 3),
-            )
-            if self.mirror is not None:
-                self.manifest["mirror_frames"] = self.mirror.written
-                self.manifest["mirror_frames_dropped"] = self.mirror.dropped
-            if self.problems:
-                self.manifest["problems"] = self.problems
-            try:
-                write_manifest(self.folder, self.manifest)
-            except OSError as exc:
-                self._messages.put(("error", f"could not finish {MANIFEST}: {exc}"))
+            if self.journal is not None and self.journal.is_open:
+                try:
+                    self.journal.close(timeout=20.0)
+                except OSError as exc:
+                    self.problems.append(f"event log not closed cleanly: {exc}")
+            if self.journal is not None and self.journal.is_open:
+                self._write_last_manifest()
             self.finished.set()
+
+    def _write_last_manifest(self) -> None:
+        """The ``vrclinic-record-stop`` thread: ``session.json`` says the recording is complete."""
+        self.manifest.update(
+            state="complete",
+            ended_wall=wall_now(),
+            duration_s=round(self.manifest["ended_clock"] - self.manifest["started_clock"], 3),
+        )
+        if self.mirror is not None:
+            self.manifest["mirror_frames"] = self.mirror.written
+            self.manifest["mirror_frames_dropped"] = self.mirror.dropped
+        if self.problems:
+            self.manifest["problems"] = self.problems
+        try:
+            write_manifest(self.folder, self.manifest)
+        except OSError as exc:
+            self._messages.put(("error", f"could not finish {MANIFEST}: {exc}"))

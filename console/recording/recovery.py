@@ -8,8 +8,11 @@ killed console loses well under a second), and the event log is flushed line by 
 Recovering reads the files back with the field's own reader (pyxdf) to show what survived,
 and marks the session as recovered, without rewriting any recorded byte.
 
-Threads: :func:`find_interrupted` is quick (a few small files) and runs in the control
-thread; :func:`recover` reads the whole recording and runs in a worker thread.
+Threads: neither runs in the control (GUI) thread, whose timer sends the heartbeats.
+:func:`find_interrupted` reads a few small files per folder (a sessions folder on a slow
+or network disk can still take seconds) and runs in the session store's thread, in order
+with its writes (see :meth:`console.recording.control.RecordingController.interrupted`);
+:func:`recover` reads the whole recording and runs in a worker thread of its own.
 """
 
 from __future__ import annotations
@@ -63,7 +66,7 @@ def process_alive(pid: int) -> bool:
 
 def find_interrupted(folders: Iterable[Path]) -> list[Interrupted]:
     """The session folders among ``folders`` (and their sub-folders one level down) whose
-    recording was never closed and whose console is gone."""
+    recording was never closed and whose console is gone. Not the control thread."""
     seen: set[Path] = set()
     found = []
     for folder in folders:

@@ -10,11 +10,13 @@ The schema is versioned from its first release: :data:`MIGRATIONS` lists every c
 order, ``PRAGMA user_version`` says which ones a file has, and opening a store applies the
 missing ones, each in its own transaction, after copying the file aside.
 
-Threads: a :class:`SessionStore` belongs to the thread that opened it (in the console, the
-GUI/control thread that owns the session model) and every method runs on that thread.
-``sqlite3``'s ``check_same_thread`` makes a call from any other thread fail loudly. Another
-thread or process that needs the store opens its own :class:`SessionStore` on the same file;
-in WAL mode readers never block the writer.
+Threads: a :class:`SessionStore` belongs to the thread that opened it and every method runs
+on that thread; ``sqlite3``'s ``check_same_thread`` makes a call from any other thread fail
+loudly. In the console that is the store's own thread
+(:class:`console.records.store_worker.StoreWorker`), never the GUI thread: a write may wait
+up to the busy timeout for another process's lock, and the GUI thread sends the heartbeats.
+Another thread or process that needs the store opens its own :class:`SessionStore` on the
+same file; in WAL mode readers never block the writer.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from console.records.recorded import parse_rating, read_events
 
 FILENAME = "vrclinic.sqlite3"
 STATES = ("recording", "complete", "interrupted", "recovered")
-BUSY_TIMEOUT_S = 5.0
+BUSY_TIMEOUT_S = 5.0  # how long a write waits for another connection's lock (the console's store thread waits longer)
 
 # (version, description, SQL). Append only: never edit a migration that has shipped, add
 # the next one. Scripts run inside BEGIN IMMEDIATE ... COMMIT, so they must not contain
@@ -264,8 +266,8 @@ def _statements(script: str) -> Iterator[str]:
 class SessionStore:
     """The clinic's history in one SQLite file.
 
-    Opened and used by one thread only (the console's GUI/control thread); see the module
-    docstring. Use as a context manager, or call :meth:`close`.
+    Opened and used by one thread only (in the console, the store's own thread); see the
+    module docstring. Use as a context manager, or call :meth:`close`.
     """
 
     def __init__(self, path: Path, *, timeout: float = BUSY_TIMEOUT_S):

@@ -8,13 +8,21 @@ import sys
 import time
 from pathlib import Path
 
-from tests.bench import bench_console, bench_link, bench_metrics, bench_mirror, bench_plot, bench_record
+from tests.bench import (
+    bench_console,
+    bench_heartbeat,
+    bench_link,
+    bench_metrics,
+    bench_mirror,
+    bench_plot,
+    bench_record,
+)
 
 
 def main() -> int:
     results: dict[str, dict] = {}
     started = time.time()
-    for bench in (bench_link, bench_mirror, bench_console, bench_plot, bench_record, bench_metrics):
+    for bench in (bench_link, bench_mirror, bench_console, bench_plot, bench_record, bench_metrics, bench_heartbeat):
         print(f"== {bench.__name__.rsplit('.', 1)[-1]}", flush=True)
         results.update(bench.run())
     doc = {

@@ -13,6 +13,7 @@ from console.qt.recording_bar import RecordingBar
 from console.recording.control import RecordingController
 from console.recording.recorder import RecordingSettings, SessionOutlets
 from console.records import recorded
+from console.records.store import SessionStore, default_path
 from console.session.model import SessionModel
 from protocol.link import LinkConfig
 
@@ -35,6 +36,7 @@ def window(qtbot, sims, tmp_path, request):
     controller.close()
 
 
+@pytest.mark.slow
 def test_record_then_stop_from_the_window_writes_a_whole_session(qtbot, window):
     bar = window.recording
     bar.patient.setText("P-014")
@@ -60,9 +62,11 @@ def test_record_then_stop_from_the_window_writes_a_whole_session(qtbot, window):
     assert any(label.startswith("distance") for label in session.stimulus)
     assert session.mirror, "the patient's view was recorded"
     assert any(e.text.startswith("recording: session recorded to") for e in window.model.log)
-    (row,) = controller.store.sessions("P-014")
-    assert row.state == "complete" and row.session_uid == folder.name
-    assert [r.kind for r in controller.store.ratings(folder.name)] == ["suds"]
+    qtbot.waitUntil(lambda: controller.store.pending == 0, timeout=30_000)  # the import, in the store's thread
+    with SessionStore(default_path(controller.home)) as store:
+        (row,) = store.sessions("P-014")
+        assert row.state == "complete" and row.session_uid == folder.name
+        assert [r.kind for r in store.ratings(folder.name)] == ["suds"]
 
 
 def test_a_name_is_refused_as_patient_code_with_advice(qtbot, window):
@@ -76,6 +80,7 @@ def test_a_name_is_refused_as_patient_code_with_advice(qtbot, window):
 def test_auto_record_is_a_clinic_setting_that_persists(qtbot, window):
     window.auto_record_action.trigger()
     path = window.recording.controller.settings_path
+    qtbot.waitUntil(path.exists)  # written off the GUI thread
     assert json.loads(path.read_text())["recording"]["auto_record"] is True
     assert RecordingSettings.load(path).auto_record
 
@@ -85,7 +90,8 @@ def test_an_unwritable_sessions_folder_is_said_in_the_log_and_the_session_goes_o
     blocker.write_text("")
     window.recording.controller.settings.sessions_dir = str(blocker)
     window.recording.button.click()
-    assert window.recording.button.text() == "● Record"
+    # The folder is checked off the GUI thread; the bar's next tick says what is wrong.
+    qtbot.waitUntil(lambda: window.recording.button.text() == "● Record", timeout=5000)
     error = [e.text for e in window.model.log if e.kind == "error"][-1]
     assert "Cannot write the session folder" in error and "Choose a folder" in error
     window.model.make_safe()  # the live session is unaffected

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,7 @@ import pytest
 pyxdf = pytest.importorskip("pyxdf", reason="pyxdf reads the recordings back (dev dependency)")
 
 from console.recording.recorder import RecordingError, SessionRecorder  # noqa: E402
+from tests.conftest import wait_until  # noqa: E402
 
 
 def test_a_recorded_demo_opens_in_pyxdf_with_physiology_stimulus_and_events(recorded_demo):
@@ -80,21 +83,90 @@ def test_an_unwritable_folder_is_refused_with_advice(tmp_path):
 
 
 def test_a_full_disk_is_reported_and_the_session_goes_on(tmp_path):
-    """/dev/full fails every write with ENOSPC, like a full disk."""
+    """/dev/full fails every write with ENOSPC, like a full disk. The journal's thread finds
+    out; the control thread hears it in words at its next poll."""
     from console.recording.recorder import EventJournal, SessionRecording
     from console.session.model import SessionModel
 
     model = SessionModel(link=None)  # no headsets needed: the log is what is written
     rec = SessionRecording(model, tmp_path / "s", outlets=None, streams=list, mirror_fps=0)
-    rec.journal = EventJournal(Path("/dev/full"), model.started_at)
+    rec.journal = EventJournal(Path("/dev/full"), model.started_at, on_error=rec._journal_failed)
     model.logged.connect(rec._logged)
     model.note("marker", "", "patient said the spider looks less scary")
     model.note("marker", "", "second note")
-    errors = [text for kind, text in rec.poll() if kind == "error"]
-    assert len(errors) == 1 and "No space left on device" in errors[0] and "the session goes on" in errors[0]
+    errors: list[str] = []
+    wait_until(lambda: errors.extend(t for k, t in rec.poll() if k == "error") or errors, what="the error")
     assert [e.text for e in model.log][-1] == "second note"  # the live log carries on
     with pytest.raises(OSError):
-        rec.journal.close()
+        rec.journal.close(timeout=10)
+    errors += [t for k, t in rec.poll() if k == "error"]
+    assert len(errors) == 1 and "No space left on device" in errors[0] and "the session goes on" in errors[0]
+
+
+def test_logging_an_event_never_waits_for_the_event_log_file(tmp_path):
+    """The event log's file is where writes block (a FIFO nobody reads yet, like a hung
+    network drive): the control thread's calls return at once while the file waits, and
+    what reaches the file once it is read is the whole log, hash chain intact."""
+    from console.recording.recorder import EventJournal
+    from console.records import recorded
+    from console.session.model import SessionModel
+
+    fifo = tmp_path / "blocked"
+    os.mkfifo(fifo)
+    model = SessionModel(link=None)
+    made: list[EventJournal] = []
+    returned = threading.Event()
+
+    def control_thread() -> None:
+        journal = EventJournal(fifo, model.started_at)
+        made.append(journal)
+        model.logged.connect(journal.write)
+        for n in range(200):  # about 100 kB: more than a pipe holds
+            model.note("marker", "", f"mark {n} " + "x" * 400)
+        journal.stop()
+        returned.set()
+
+    threading.Thread(target=control_thread, name="test-control", daemon=True).start()
+    if not returned.wait(10):
+        os.close(os.open(fifo, os.O_RDONLY | os.O_NONBLOCK))  # lets the stuck open go on
+        pytest.fail("the control thread waited for the event log's file")
+    (journal,) = made
+    assert not journal.is_open  # the write is still waiting, in the journal's thread
+    with open(fifo, "rb") as reader:  # now the file takes the lines
+        written = reader.read()
+    journal.close(timeout=10)
+    (tmp_path / "read").mkdir()
+    (tmp_path / "read" / recorded.EVENTS).write_bytes(written)
+    rows, damaged, check = recorded.read_event_log(tmp_path / "read" / recorded.EVENTS)
+    assert check.text() == "200 entries, hash chain intact" and damaged == 0
+    assert [r["text"] for r in rows] == [e.text for e in model.log]
+
+
+def test_an_unwritable_sessions_folder_is_said_in_words_after_start_returns(tmp_path):
+    """Checking the folder waits for the disk: it happens in the recording's thread, and
+    the controller's poll says what is wrong and ends the recording."""
+    from console.recording.control import RecordingController
+    from console.session.model import SessionModel
+
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    model = SessionModel(link=None)
+    controller = RecordingController(model, tmp_path / "home", None, list, settle_s=0.5)
+    controller.settings.sessions_dir = str(blocker)
+    try:
+        controller.start()
+        assert controller.recording  # start returned before the disk was asked
+
+        def said() -> bool:
+            controller.poll()
+            return not controller.recording
+
+        wait_until(said, timeout=10, what="the recording to end")
+        (error,) = [e.text for e in model.log if e.kind == "error"]
+        assert error.startswith("recording: Cannot write the session folder") and "Choose a folder" in error
+        assert not controller.finishing  # nothing to finish or import
+    finally:
+        controller.close()
 
 
 def test_settings_survive_a_restart_and_a_broken_file(tmp_path):
@@ -107,6 +179,7 @@ def test_settings_survive_a_restart_and_a_broken_file(tmp_path):
     assert RecordingSettings.load(path) == RecordingSettings()
 
 
+@pytest.mark.slow
 def test_every_sample_and_timestamp_pushed_comes_back_exactly(tmp_path):
     """60 s of 64 channels at 1 kHz plus ECG, PPG, EDA, respiration and markers, pushed as
     fast as LSL takes them through real outlets, recorded, and read back with pyxdf: every
