@@ -211,8 +211,17 @@ class _RateLimit:
 class ConsoleLink:
     """Binds the console's ROUTER socket and runs the link thread. See the module docstring."""
 
-    def __init__(self, config: LinkConfig | None = None, on_event: Callable[[LinkEvent], None] | None = None):
+    def __init__(
+        self,
+        config: LinkConfig | None = None,
+        on_event: Callable[[LinkEvent], None] | None = None,
+        *,
+        accepting: bool = True,
+    ):
+        """Binds at once (a port in use is reported here). Made with ``accepting=False``, the
+        link answers no headset until :meth:`accept`: their messages wait in the socket."""
         self.config = config or LinkConfig()
+        self._accepting = accepting  # read and changed by the link thread once it runs
         self.events: queue.SimpleQueue[LinkEvent] = queue.SimpleQueue()
         self._on_event = on_event or self.events.put
         self._commands: queue.SimpleQueue[tuple] = queue.SimpleQueue()
@@ -260,6 +269,13 @@ class ConsoleLink:
         console's control loop (the GUI thread), never from a free-running timer thread:
         when the control loop stops, the heartbeats must stop with it. Any thread."""
         self._commands.put(("beat", next(self._beat_seq), now()))
+        self._waker.wake()
+
+    def accept(self) -> None:
+        """Start answering headsets (a link made with ``accepting=False``; else nothing
+        changes). For a console still starting: its GUI thread may be busy for a moment, and
+        a headset answered now would wait for heartbeats meanwhile. Any thread."""
+        self._commands.put(("accept",))
         self._waker.wake()
 
     def take_mirror_frame(self, name: str) -> MirrorFrame | None:
@@ -315,12 +331,13 @@ class ConsoleLink:
         waker_fd = self._waker.fileno()
         # zmq_poll itself rather than zmq.Poller: the same call with less Python around it.
         watched = [(router, zmq.POLLIN), (waker_fd, zmq.POLLIN)]
+        commands_only = [(waker_fd, zmq.POLLIN)]  # until accept(): headsets' messages wait
         try:
             running = True
             next_states = now()
             commands = self._commands
             while running:
-                for item, _ in zmq.zmq_poll(watched, 50):
+                for item, _ in zmq.zmq_poll(watched if self._accepting else commands_only, 50):
                     if item is router:
                         self._read_one()
                     else:
@@ -370,6 +387,8 @@ class ConsoleLink:
             elif kind == "beat":
                 _, seq, _queued_at = cmd
                 self._send_beats(seq)
+            elif kind == "accept":
+                self._accepting = True
             elif kind == "stop":
                 self._say_bye_to_all()
                 return False

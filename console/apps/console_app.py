@@ -22,30 +22,38 @@ def run_console(
     record: str | None = None,
     expect_streams: tuple[str, ...] = (),
 ) -> int:
-    """Run the window until it is closed (or for ``duration_s``, then save ``screenshot``)."""
-    from PySide6.QtCore import QTimer
-    from PySide6.QtWidgets import QApplication
+    """Run the window until it is closed (or for ``duration_s``, then save ``screenshot``).
 
-    from console.apps.demo import ScriptPlayer
+    Start-up order, for a window on screen in well under half a second: the Qt-free modules
+    first (once PySide6 is loaded it looks at the source of every module imported after it,
+    which makes those imports slower), then Qt; the physiology panel and the timeline, which
+    need pyqtgraph (~0.2 s to import), are built right after the window's first paint.
+    """
     from console.core.clock import clock_text
     from console.physio.acquisition import Acquisition
     from console.physio.live_metrics import LiveMetrics
     from console.physio.streams import StreamDirectory
-    from console.qt.bridge import LinkBridge
-    from console.qt.clinic_panel import ClinicPanel
-    from console.qt.main_window import MainWindow
-    from console.qt.physio_panel import PhysioPanel
-    from console.qt.recording_bar import RecordingBar
     from console.recording.control import RecordingController
     from console.recording.recorder import RecordingError, SessionOutlets
     from console.session.clinic.workflow import ClinicalSession
     from console.session.model import SessionModel
 
+    from PySide6.QtCore import QTimer  # isort: skip (after the Qt-free modules, see above)
+    from PySide6.QtWidgets import QApplication, QWidget  # isort: skip
+
+    from console.qt.bridge import LinkBridge
+    from console.qt.clinic_panel import ClinicPanel
+    from console.qt.main_window import MainWindow
+    from console.qt.panels import PhysioSlot, SelfReportPanel
+    from console.qt.recording_bar import RecordingBar
+
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("vrclinic")
     app.setStyle("Fusion")
     try:
-        bridge = LinkBridge(LinkConfig(bind=bind))
+        # Bound now (a port in use is said before any window), headsets answered once the
+        # panels built after the first paint are in place (see below).
+        bridge = LinkBridge(LinkConfig(bind=bind), accepting=False)
     except LinkError as exc:
         print(exc, file=sys.stderr)
         return 2
@@ -56,14 +64,22 @@ def run_console(
             f"[{clock_text(e.at - model.started_at)}] {e.headset + ': ' if e.headset else ''}{e.text}", flush=True
         )
     )
-    directory = StreamDirectory().start()
+    directory = StreamDirectory()  # started once the window is shown (see below)
     acquisition = Acquisition()
-    # In the session window the stream table stays short (it scrolls): people look at the traces.
-    # 30 plot frames a second look as smooth for physiology as 60 and leave the GUI thread,
-    # which also sends the heartbeats, half the painting to do.
-    physio = PhysioPanel(
-        directory, acquisition, session_start=model.started_at, table_rows=2, compact=True, refresh_hz=30.0
-    )
+
+    def build_physio() -> QWidget:
+        from console.qt.physio_panel import PhysioPanel  # imported by PhysioSlot in a turn of its own
+
+        # In the session window the stream table stays short (it scrolls): people look at the traces.
+        # 30 plot frames a second look as smooth for physiology as 60 and leave the GUI thread,
+        # which also sends the heartbeats, half the painting to do.
+        panel = PhysioPanel(
+            directory, acquisition, session_start=model.started_at, table_rows=2, compact=True, refresh_hz=30.0
+        )
+        panel.known_host_added.connect(lambda text: window.statusBar().showMessage(text, 10_000))
+        return panel
+
+    physio = PhysioSlot(build_physio)
     outlets = SessionOutlets(model)  # the session's own LSL streams, for any recorder on the network
     controller = RecordingController(
         model,
@@ -84,9 +100,24 @@ def run_console(
     recording_bar = RecordingBar(controller)
     # A patient's code entered: their own safety thresholds (kept with their plans) apply.
     recording_bar.patient.editingFinished.connect(lambda: clinic.load_patient(controller.patient))
+    SelfReportPanel.timeline_after_first_paint = True  # its pyqtgraph plot, like the physiology panel
     window = MainWindow(model, bridge, physio=physio, recording=recording_bar, live=live, clinic=clinic)
-    physio.known_host_added.connect(lambda text: window.statusBar().showMessage(text, 10_000))
     window.show()
+    # Importing pyqtgraph and building the plots after the first paint hold the GUI thread (up
+    # to ~0.2 s a turn): a headset answered before that would wait for its heartbeats meanwhile.
+    later = {physio, window.report.timeline}
+
+    def later_panel_built(slot: QWidget) -> None:
+        later.discard(slot)
+        if not later:
+            bridge.link.accept()
+
+    for slot in list(later):
+        slot.built.connect(lambda _panel, slot=slot: later_panel_built(slot))
+    QTimer.singleShot(3000, bridge.link.accept)  # in any case (a window that never painted)
+    # LSL discovery from the first turn of the event loop: its thread would otherwise take turns
+    # at the GIL with the GUI thread while the window is being built.
+    QTimer.singleShot(0, directory.start)
     window.offer_recovery(quiet=True)
     if record or controller.settings.auto_record:
         try:
@@ -94,6 +125,8 @@ def run_console(
         except RecordingError as exc:
             model.note("error", "", f"recording: {exc}")
     if script:
+        from console.apps.demo import ScriptPlayer
+
         player = ScriptPlayer(model, script, on_step=lambda s: window.statusBar().showMessage(f"demo: {s.say}", 4000))
         timer = QTimer(window, interval=100)
         timer.timeout.connect(player.tick)
@@ -118,7 +151,8 @@ def run_console(
         bridge.frame_tap = None
         live.stop()
         controller.close()
-        physio.shutdown()
+        if physio.panel is not None:
+            physio.panel.shutdown()
         acquisition.close()
         directory.stop()
     return 0

@@ -26,7 +26,8 @@ class LinkBridge(QObject):
     event = Signal(object)  # a LinkEvent, delivered in the GUI thread
     frame = Signal(str, QImage, object, float, int)  # name, image, captured_at (console clock | None), received_at, seq
 
-    def __init__(self, config: LinkConfig, parent: QObject | None = None):
+    def __init__(self, config: LinkConfig, parent: QObject | None = None, *, accepting: bool = True):
+        """GUI thread. ``accepting``: see :class:`ConsoleLink` (``link.accept()`` later)."""
         super().__init__(parent)
         self._wanted: set[str] = set()
         self._wanted_lock = threading.Lock()
@@ -39,7 +40,7 @@ class LinkBridge(QObject):
         self._gate_lock = threading.Lock()
         self._open = False
         self._early: list[LinkEvent] = []
-        self.link = ConsoleLink(config, on_event=self._from_link_thread)
+        self.link = ConsoleLink(config, on_event=self._from_link_thread, accepting=accepting)
         self._decoder = threading.Thread(target=self._decode_loop, name="vrclinic-mirror", daemon=True)
         self._decoder.start()
 

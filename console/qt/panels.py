@@ -5,11 +5,12 @@ and calls its commands. GUI thread only.
 
 from __future__ import annotations
 
+import importlib
 import math
+from collections.abc import Callable
 
-import pyqtgraph as pg
-from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QBrush, QColor
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal
+from PySide6.QtGui import QBrush, QColor, QPaintEvent, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -154,6 +155,32 @@ class HeadsetsPanel(QWidget):
 # -- stimulus ----------------------------------------------------------------------------
 
 
+class SteadyLabel(QLabel):
+    """A label that keeps one size, wide enough for the longest of ``widest``. GUI thread.
+
+    Qt lays the whole window out again whenever a label that may change size gets new text
+    (~0.1–5 ms of the GUI thread here); the applied value changes with every slider move and
+    ramp step, and nothing around it needs to move.
+    """
+
+    def __init__(self, text: str, widest: list[str], min_width: int = 0, parent: QWidget | None = None):
+        super().__init__(text, parent)
+        self._widest = [text, *widest]
+        self._min_width = min_width
+        self._fit()
+
+    def _fit(self) -> None:
+        metrics, margins = self.fontMetrics(), self.contentsMargins()
+        width = max(metrics.horizontalAdvance(t) for t in self._widest) + margins.left() + margins.right() + 4
+        height = metrics.height() + margins.top() + margins.bottom() + 2
+        self.setFixedSize(max(self._min_width, width), height)
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
+            self._fit()  # a style sheet's font arrives when the window polishes the label
+
+
 class ParameterRow:
     """Slider, number and unit for one parameter, with the applied value beside them."""
 
@@ -176,13 +203,13 @@ class ParameterRow:
         self.spin.setSingleStep(self.step)
         self.spin.setSuffix(f" {spec.unit}" if spec.unit else "")
         self.spin.setKeyboardTracking(False)
-        self.applied = QLabel("–")
-        self.applied.setMinimumWidth(130)
+        widest = [f"now {v:.{decimals}f} {spec.unit} → {v:.{decimals}f}" for v in (spec.min, spec.max)]
+        self.applied = SteadyLabel("–", widest, min_width=130)
         self.applied.setToolTip("What the headset shows now")
         grid.addWidget(self.label, row, 0)
         grid.addWidget(self.slider, row, 1)
         grid.addWidget(self.spin, row, 2)
-        grid.addWidget(self.applied, row, 3)
+        grid.addWidget(self.applied, row, 3, Qt.AlignmentFlag.AlignVCenter)
         self._pending = False
         self._shown_ramping = False
         self._timer = QTimer(panel, interval=self.THROTTLE_MS)
@@ -358,12 +385,110 @@ class StimulusPanel(QWidget):
             self.rows[name].show(h.parameters[name])
 
 
+# -- panels built after the first paint ---------------------------------------------------
+
+
+class LaterPanel(QWidget):
+    """Stands in for a panel that is slow to build and builds it after its own first paint,
+    so that the window is on screen without waiting for it. GUI thread only.
+
+    Panels drawn with pyqtgraph are the case: importing pyqtgraph takes ~0.2 s, a third of the
+    console's start. Its ``modules`` are imported one a turn of the event loop and the panel is
+    built in the next, so that the heartbeat timer and the link's events get their turns in
+    between. (Not in another thread: pyqtgraph's import touches every Qt class, and PySide
+    sets classes up on first use in a way that crashed when the GUI thread did so at the same
+    time.) Until the panel is built, ``waiting_text`` is shown.
+    """
+
+    built = Signal(QWidget)  # the panel, once built
+    FALLBACK_MS = 1000  # started by then even if never painted (a window opened hidden)
+
+    def __init__(
+        self,
+        build: Callable[[], QWidget],
+        waiting_text: str,
+        modules: tuple[str, ...] = (),
+        parent: QWidget | None = None,
+    ):
+        super().__init__(parent)
+        self._build = build
+        self._modules = modules
+        self.panel: QWidget | None = None
+        self._started = False
+        self._waiting = QLabel(waiting_text)
+        self._waiting.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._waiting.setStyleSheet("color: #7a8591;")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self._waiting)
+
+    def build_now(self) -> QWidget:
+        """Build the panel if not yet done, and return it."""
+        if self.panel is None:
+            self.panel = self._build()
+            self.layout().replaceWidget(self._waiting, self.panel)
+            self._waiting.deleteLater()
+            self.built.emit(self.panel)
+        return self.panel
+
+    def _start(self) -> None:
+        if not self._started and self.panel is None:
+            self._started = True
+            # Zero timers run once this frame is drawn and on screen; timers tied to this
+            # widget never run after it was closed.
+            QTimer.singleShot(0, self, self._import)
+
+    def _import(self, next_module: int = 0) -> None:
+        """One module a turn (pyqtgraph alone takes ~0.2 s), then the build in a turn of its own."""
+        if next_module < len(self._modules):
+            importlib.import_module(self._modules[next_module])
+            QTimer.singleShot(0, self, lambda: self._import(next_module + 1))
+        else:
+            QTimer.singleShot(0, self, self.build_now)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        QTimer.singleShot(self.FALLBACK_MS, self, self._start)
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        super().paintEvent(event)
+        self._start()
+
+
+class PhysioSlot(LaterPanel):
+    """The physiology panel's place in the window until it is built (see LaterPanel): marks
+    that arrive meanwhile are kept and drawn once it is there."""
+
+    def __init__(self, build: Callable[[], QWidget], parent: QWidget | None = None):
+        super().__init__(build, "Physiology: starting…", ("pyqtgraph", "console.qt.physio_panel"), parent)
+        self._marks: list[tuple[float, str, str]] = []
+        self.built.connect(self._draw_kept_marks)
+
+    def add_mark(self, t: float, label: str, color: str = "#d35400") -> None:
+        if self.panel is None:
+            self._marks.append((t, label, color))
+        else:
+            self.panel.add_mark(t, label, color)
+
+    def _draw_kept_marks(self, panel: QWidget) -> None:
+        marks, self._marks = self._marks, []
+        for t, label, color in marks:
+            panel.add_mark(t, label, color)
+
+
 # -- self-report and timeline ------------------------------------------------------------
 
 
 class SelfReportPanel(QWidget):
     """Latest ratings in large type, and the session timeline: stimulus intensity as a
-    step line, SUDS as points, marks as vertical lines, on the console's clock."""
+    step line, SUDS as points, marks as vertical lines, on the console's clock.
+
+    In the console's own start (``timeline_after_first_paint``, set by the console app) the
+    timeline plot is built after the window's first paint (:class:`LaterPanel`), and what
+    happened before is drawn from the model then; otherwise it is built with the panel.
+    """
+
+    timeline_after_first_paint = False
 
     def __init__(self, model: SessionModel, parent: QWidget | None = None):
         super().__init__(parent)
@@ -375,21 +500,11 @@ class SelfReportPanel(QWidget):
         self.latest = QLabel("SUDS –")
         self.latest.setObjectName("bigNumber")
         self.latest_detail = QLabel("No rating yet.")
-        self.plot = pg.PlotWidget(background="w")
-        self.plot.setMinimumHeight(140)
-        self.plot.setYRange(0, 100)
-        self.plot.setLabel("left", "%  /  SUDS")
-        self.plot.setLabel("bottom", "session time", units="s")
-        self.plot.showGrid(x=False, y=True, alpha=0.2)
-        self.plot.addLegend(offset=(-8, -8))  # bottom right, clear of the mark labels
-        self.intensity_curve = self.plot.plot(
-            [], [], pen=pg.mkPen("#7f8c8d", width=2), stepMode=None, name="stimulus intensity %"
-        )
-        self.suds_curve = self.plot.plot(
-            [], [], pen=pg.mkPen("#1f5f9f", width=1), symbol="o", symbolSize=8, symbolBrush="#1f5f9f", name="SUDS"
-        )
+        self.timeline = LaterPanel(self._build_plot, "Timeline: starting…", ("pyqtgraph",))
+        self.timeline.setMinimumHeight(140)
+        self.plot = None  # the pyqtgraph PlotWidget, once built
         self._intensity: list[tuple[float, float]] = []
-        self._mark_lines: list[pg.InfiniteLine] = []
+        self._mark_lines: list = []  # pyqtgraph InfiniteLines
         buttons = QHBoxLayout()
         buttons.addWidget(self.suds_button)
         buttons.addWidget(self.expect_button)
@@ -401,13 +516,37 @@ class SelfReportPanel(QWidget):
         layout.addWidget(title("Self-report and timeline"))
         layout.addLayout(buttons)
         layout.addLayout(numbers)
-        layout.addWidget(self.plot, 1)
+        layout.addWidget(self.timeline, 1)
         model.rated.connect(self._rated)
         model.marked.connect(self._marked)
         self._redraw = QTimer(self, interval=250, singleShot=True)
         self._redraw.timeout.connect(self._draw_intensity)
         model.parameter_changed.connect(self._intensity_changed)
         model.headset_changed.connect(self._intensity_changed)
+        if not self.timeline_after_first_paint:
+            self.timeline.build_now()
+
+    def _build_plot(self) -> QWidget:
+        import pyqtgraph as pg  # ~0.2 s: after the first paint, never before
+
+        plot = pg.PlotWidget(background="w")
+        plot.setYRange(0, 100)
+        plot.setLabel("left", "%  /  SUDS")
+        plot.setLabel("bottom", "session time", units="s")
+        plot.showGrid(x=False, y=True, alpha=0.2)
+        plot.addLegend(offset=(-8, -8))  # bottom right, clear of the mark labels
+        self.intensity_curve = plot.plot(
+            [], [], pen=pg.mkPen("#7f8c8d", width=2), stepMode=None, name="stimulus intensity %"
+        )
+        self.suds_curve = plot.plot(
+            [], [], pen=pg.mkPen("#1f5f9f", width=1), symbol="o", symbolSize=8, symbolBrush="#1f5f9f", name="SUDS"
+        )
+        self.plot = plot
+        self._draw_intensity()
+        self._draw_suds()
+        for mark in self.model.marks:
+            self._marked(mark)
+        return plot
 
     def _t(self, at: float) -> float:
         return at - self.model.started_at
@@ -422,6 +561,11 @@ class SelfReportPanel(QWidget):
         self.latest_detail.setText(
             f"at {clock_text(self._t(rating.at))}, answered in {rating.response_s:.1f} s" if rating.response_s else ""
         )
+        self._draw_suds()
+
+    def _draw_suds(self) -> None:
+        if self.plot is None:
+            return  # drawn from the model's ratings when the plot is built
         suds = [(self._t(r.at), r.value) for r in self.model.ratings if r.kind == "suds" and r.value is not None]
         if suds:
             xs, ys = zip(*suds, strict=True)
@@ -444,13 +588,15 @@ class SelfReportPanel(QWidget):
             self._redraw.start()  # a ramp changes this ten times a second: redraw at most 4
 
     def _draw_intensity(self) -> None:
-        if self._intensity:
+        if self._intensity and self.plot is not None:
             xs, ys = zip(*self._intensity, strict=True)
             self.intensity_curve.setData(list(xs), list(ys))
 
     def _marked(self, mark: Mark) -> None:
-        if mark.kind in ("stimulus", "rating"):
-            return  # the intensity line and the SUDS points already show these
+        if mark.kind in ("stimulus", "rating") or self.plot is None:
+            return  # the intensity line and the SUDS points already show these; the rest when built
+        import pyqtgraph as pg  # already loaded: the plot is built
+
         line = pg.InfiniteLine(
             pos=self._t(mark.at),
             angle=90,
@@ -466,7 +612,16 @@ class SelfReportPanel(QWidget):
 
 
 class EventLog(QWidget):
+    """The session's log lines, newest at the bottom. GUI thread only.
+
+    A line is added to the table shortly after the model logs it, together with any others
+    logged meanwhile: logging happens on the paths that must be quick (a slider move logs
+    while its request is on the way to the headset), and a burst of lines costs one layout
+    and one scroll instead of one each.
+    """
+
     MAX_ROWS = 2000
+    SHOW_WITHIN_MS = 50  # too short to notice; long enough to keep off a control round trip
 
     def __init__(self, model: SessionModel, parent: QWidget | None = None):
         super().__init__(parent)
@@ -476,32 +631,51 @@ class EventLog(QWidget):
         self.table.verticalHeader().setVisible(False)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
-        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
-        self.table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
-        self.table.horizontalHeader().setStretchLastSection(True)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        header.setStretchLastSection(True)
+        # Fit the columns to the rows on screen: by default Qt measures up to 1000 rows on
+        # every change, and adding a line cost ~10 ms once the log was 1000 lines long.
+        header.setResizeContentsPrecision(0)
         self.table.setWordWrap(True)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(title("Event log"))
         layout.addWidget(self.table)
-        for entry in model.log:
-            self.add(entry)
+        self._waiting: list[LogEntry] = list(model.log)
+        self._show_timer = QTimer(self, interval=self.SHOW_WITHIN_MS, singleShot=True)
+        self._show_timer.timeout.connect(self.show_waiting)
+        self.show_waiting()
         model.logged.connect(self.add)
 
     def add(self, entry: LogEntry) -> None:
-        if self.table.rowCount() >= self.MAX_ROWS:
-            self.table.removeRow(0)
-        row = self.table.rowCount()
-        self.table.insertRow(row)
-        colour = QColor(LOG_COLOURS.get(entry.kind, "#222222"))
-        for col, text in enumerate((clock_text(entry.at - self.model.started_at), entry.headset, entry.text)):
-            item = QTableWidgetItem(text)
-            item.setForeground(QBrush(colour))
-            if entry.kind == "safety":
-                font = item.font()
-                font.setBold(True)
-                item.setFont(font)
-            self.table.setItem(row, col, item)
-        if len(entry.text) > 40:  # only long lines wrap; measuring every row costs ~2 ms each
-            self.table.resizeRowToContents(row)
-        self.table.scrollToBottom()
+        """A new log line (GUI thread): on screen within SHOW_WITHIN_MS."""
+        self._waiting.append(entry)
+        if not self._show_timer.isActive():
+            self._show_timer.start()
+
+    def show_waiting(self) -> None:
+        """Put the lines logged since the last time into the table, then scroll to the newest."""
+        waiting, self._waiting = self._waiting[-self.MAX_ROWS :], []
+        if not waiting:
+            return
+        table = self.table
+        overflow = table.rowCount() + len(waiting) - self.MAX_ROWS
+        if overflow > 0:
+            table.model().removeRows(0, overflow)
+        first = table.rowCount()
+        table.setRowCount(first + len(waiting))
+        for row, entry in enumerate(waiting, first):
+            colour = QColor(LOG_COLOURS.get(entry.kind, "#222222"))
+            for col, text in enumerate((clock_text(entry.at - self.model.started_at), entry.headset, entry.text)):
+                item = QTableWidgetItem(text)
+                item.setForeground(QBrush(colour))
+                if entry.kind == "safety":
+                    font = item.font()
+                    font.setBold(True)
+                    item.setFont(font)
+                table.setItem(row, col, item)
+            if len(entry.text) > 40:  # only long lines wrap; measuring every row costs ~2 ms each
+                table.resizeRowToContents(row)
+        table.scrollToBottom()

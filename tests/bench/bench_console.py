@@ -30,6 +30,9 @@ app = QApplication(sys.argv); w = W(); w.resize(1500, 940); w.show(); app.exec()
 
 def first_paint(cmd: list[str]) -> float:
     env = {**os.environ, "VRCLINIC_REPORT_FIRST_PAINT": "1"}
+    # As a user starts it: an installed console has its modules' bytecode (pip compiles them
+    # when it installs), as the floor's PySide6 has; here it is written by the warm-up start.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     env.setdefault("QT_QPA_PLATFORM", "offscreen")
     t0 = time.time()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
@@ -48,10 +51,14 @@ def first_paint(cmd: list[str]) -> float:
 
 
 def startup() -> tuple[float, float]:
+    bare_cmd = [sys.executable, "-c", BARE_QT]
+    ours_cmd = [sys.executable, "-m", "console", "console", "--bind", "tcp://127.0.0.1:*"]
+    for cmd in (bare_cmd, ours_cmd):  # warm-up, not counted: files in the page cache, bytecode written
+        first_paint(cmd)
     ours, bare = [], []
     for _ in range(3):
-        bare.append(first_paint([sys.executable, "-c", BARE_QT]))
-        ours.append(first_paint([sys.executable, "-m", "console", "console", "--bind", "tcp://127.0.0.1:*"]))
+        bare.append(first_paint(bare_cmd))
+        ours.append(first_paint(ours_cmd))
     return min(ours), min(bare)
 
 
@@ -73,7 +80,9 @@ def slider_round_trips() -> list[float]:
     sim = start_headset_sim(bridge.link.endpoint, "bench-gui")
     try:
         deadline = time.perf_counter() + 20
-        while "distance" not in window.stimulus.rows:
+        # A settled window: the headset's controls shown, the timeline (built after the first
+        # paint, its imports in the background) in place.
+        while "distance" not in window.stimulus.rows or window.report.plot is None:
             app.processEvents()
             if time.perf_counter() > deadline:
                 raise RuntimeError("the simulated headset did not show up")
@@ -110,11 +119,11 @@ def run() -> dict[str, dict]:
     p95 = pct(slider, 95) * 1000
     floor_p95 = pct(floor, 95) * 1000
     out = {
-        "slider_to_applied_p95_ms": result(p95, "ms", floor="bare_zmq_rtt_p95_ms"),
+        "slider_to_applied_p95_ms": result(p95, "ms", floor="bare_zmq_rtt_p95_ms", goal="<= 3"),
         "slider_to_applied_p50_ms": result(pct(slider, 50) * 1000, "ms"),
         "bare_zmq_rtt_p95_ms": result(floor_p95, "ms"),
         "slider_to_applied_ratio": result(p95 / floor_p95, "x", floor="bare_zmq_rtt_p95_ms"),
-        "console_start_s": result(ours_start, "s", floor="bare_qt_start_s"),
+        "console_start_s": result(ours_start, "s", floor="bare_qt_start_s", goal="<= 0.5"),
         "bare_qt_start_s": result(bare_start, "s"),
         "console_start_ratio": result(ours_start / bare_start, "x", floor="bare_qt_start_s"),
     }
