@@ -6,18 +6,19 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench lint generate clean venv
+.PHONY: demo test test-fast bench lint generate clean venv
 
 venv: $(STAMP)
 
 # With no screen (a server, CI), the demo runs offscreen for a while and saves a screenshot.
 HAS_DISPLAY := $(if $(or $(DISPLAY),$(WAYLAND_DISPLAY)),yes,)
 
-$(STAMP): pyproject.toml
+# Reinstalls when the dependencies or their pins change.
+$(STAMP): pyproject.toml packaging/constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "vrclinic needs Python 3.11 or newer; set PYTHON=/path/to/python3.11")'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -c packaging/constraints.txt -e '.[dev]'
 	@touch $(STAMP)
 
 demo: $(STAMP)
@@ -31,12 +32,22 @@ else
 	@echo "Saved demo-screenshot.png"
 endif
 
+# The suite runs on every core (pytest-xdist; at most 4 workers: many tests run simulators
+# in real time). `make test` is everything (CI runs it); `make test-fast` leaves out the
+# tests marked slow (real-time sessions, other processes) for the edit-test loop.
+PYTEST_PARALLEL := -n auto --maxprocesses=4 --dist worksteal
+
 test: $(STAMP)
 	@packaging/system-deps.sh test
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 	$(BIN)/vrclinic protocol check
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(PYTEST_PARALLEL)
+
+test-fast: $(STAMP)
+	@packaging/system-deps.sh test
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest $(PYTEST_PARALLEL) -m "not slow"
 
 bench: $(STAMP)
 	@packaging/system-deps.sh test
@@ -48,6 +59,13 @@ lint: $(STAMP)
 
 generate: $(STAMP)
 	$(BIN)/vrclinic protocol generate
+
+# Resolve pyproject.toml's dependencies afresh on PyPI, pin every package in
+# packaging/constraints.txt and regenerate packaging/SOUP.md from the pins (commit both);
+# the next make reinstalls from them.
+.PHONY: lock
+lock: $(STAMP)
+	$(BIN)/python packaging/lock.py
 
 clean:
 	rm -rf $(VENV) bench-results.json .pytest_cache .ruff_cache

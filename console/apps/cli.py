@@ -16,7 +16,11 @@ def _protocol(args: argparse.Namespace) -> int:
     from protocol import codegen
 
     if args.action == "generate":
-        changed = codegen.write()
+        try:
+            changed = codegen.write()
+        except codegen.InstalledCopyError as exc:
+            print(exc, file=sys.stderr)
+            return 2
         for path in changed:
             print(f"wrote {path}")
         print("generated files are current" if not changed else f"{len(changed)} file(s) regenerated")
@@ -34,7 +38,19 @@ def _protocol(args: argparse.Namespace) -> int:
     from protocol import schema
 
     proto = schema.load()
-    print(f"protocol {proto.version}: {len(proto.messages)} messages, generated files current")
+    unchecked = codegen.unchecked()
+    if not unchecked:
+        print(f"protocol {proto.version}: {len(proto.messages)} messages, generated files current")
+        return 0
+    # An installed wheel holds the Python package only: say what was and was not checked.
+    print(
+        f"protocol {proto.version}: {len(proto.messages)} messages; the installed messages.py, SPEC.md and "
+        "golden vectors are current with the installed messages.toml"
+    )
+    print(
+        f"Not checked in this installed copy: {' and '.join(unchecked)}, which live in the source tree and "
+        "are not installed with vrclinic; run 'vrclinic protocol check' in a source checkout to check them."
+    )
     return 0
 
 
@@ -158,8 +174,25 @@ def _metrics(args: argparse.Namespace) -> int:
     return run(args)
 
 
-def build_parser() -> argparse.ArgumentParser:
+class _VersionAction(argparse.Action):
+    """``vrclinic --version``: looks the version up only when asked (importlib.metadata costs
+    ~40 ms, which every other command's start would pay)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: object) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, help="print the version and exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: object) -> None:
+        from console.core.version import version
+
+        print(f"vrclinic {version()}")
+        parser.exit()
+
+
+def build_parser(running: str | None = None) -> argparse.ArgumentParser:
+    """Every subcommand; with ``running``, the one about to run: the others' options (whose
+    modules import numpy and more, ~80 ms of every start) are then left out."""
     parser = argparse.ArgumentParser(prog="vrclinic", description="Console for VR exposure therapy.")
+    parser.add_argument("--version", action=_VersionAction)
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("protocol", help="check or regenerate the files generated from protocol/messages.toml")
@@ -184,9 +217,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_headset_sim)
 
     p = sub.add_parser("physio-sim", help="simulated physiology: LSL streams of a simulated patient's body")
-    from unity_bridge.sim.physio import add_arguments as add_physio_arguments  # no Qt, light
+    if running in (None, "physio-sim"):
+        from unity_bridge.sim.physio import add_arguments as add_physio_arguments  # no Qt
 
-    add_physio_arguments(p)
+        add_physio_arguments(p)
     p.set_defaults(func=_physio_sim)
 
     p = sub.add_parser("report", help="write a session report (HTML, optionally PDF) from a recorded session")
@@ -203,9 +237,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_review)
 
     p = sub.add_parser("export", help="export a recorded session for researchers (CSV files and/or the XDF)")
-    from console.records.export import add_arguments as add_export_arguments  # no Qt, light
+    if running in (None, "export"):
+        from console.records.export import add_arguments as add_export_arguments  # no Qt
 
-    add_export_arguments(p)
+        add_export_arguments(p)
     p.set_defaults(func=_export)
 
     p = sub.add_parser("sessions", help="the session store: recorded sessions, with each one's SUDS peak and last")
@@ -213,9 +248,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_sessions)
 
     p = sub.add_parser("metrics", help="heart rate, RR, skin conductance and breathing metrics from a CSV recording")
-    from console.physio.metrics import add_arguments as add_metrics_arguments  # NeuroKit loads only when run
+    if running in (None, "metrics"):
+        from console.physio.metrics import add_arguments as add_metrics_arguments  # NeuroKit loads only when run
 
-    add_metrics_arguments(p)
+        add_metrics_arguments(p)
     p.set_defaults(func=_metrics)
 
     p = sub.add_parser("monitor", help="text console: listen for headsets and print what they say")
@@ -252,7 +288,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    words = sys.argv[1:] if argv is None else list(argv)
+    running = next((word for word in words if not word.startswith("-")), None)  # the subcommand
+    args = build_parser(running).parse_args(argv)
     return int(args.func(args) or 0)
 
 
