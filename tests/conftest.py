@@ -4,13 +4,17 @@ own settings: every link binds an ephemeral port on 127.0.0.1."""
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import random
+import subprocess
+import sys
 import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -140,41 +144,121 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def recorded_demo(tmp_path_factory):
-    """One recorded demo session for every test that reads recordings: (folder, process result)."""
-    import subprocess
-    import sys
+# -- the recorded demo: recorded once per run, in the background from the run's first test ------
+# A 25 s demo session runs in real time (it waits, it does not compute). The first xdist worker
+# to start a test starts it in a thread of its own and goes on with its tests; every test that
+# reads it (on any worker) waits for the same recording. Tests that ask for it are marked slow.
+RECORDED_DEMO_S = 25
 
-    folder = tmp_path_factory.mktemp("recorded") / "session"
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "console",
-            "demo",
-            "--duration",
-            "25",
-            "--record",
-            str(folder),
-            "--port",
-            str(free_port()),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
+
+def _run_shared_folder(config: pytest.Config, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder all the processes of this test run share (pytest-xdist workers have one base
+    temp folder each, inside the run's own)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if hasattr(config, "workerinput") else base
+
+
+class RecordedDemo:
+    """One demo session recorded into ``<shared>/recorded-demo/session``. Whichever process
+    creates the folder first records it; the others wait for ``result.json``."""
+
+    def __init__(self, shared: Path):
+        self.root = shared / "recorded-demo"
+        self.folder = self.root / "session"
+        self.result_path = self.root / "result.json"
+        self._thread: threading.Thread | None = None
+
+    def start_if_first(self) -> None:
+        """Start the recording unless a process of this run already did (the calling thread;
+        the demo runs in a thread of its own)."""
+        try:
+            self.root.mkdir()  # atomic: exactly one process of the run gets here first
+        except FileExistsError:
+            return
+        self._thread = threading.Thread(target=self._record, name="recorded-demo", daemon=True)
+        self._thread.start()
+
+    def _record(self) -> None:
+        """The recording thread: runs the demo, then writes result.json (atomically)."""
+        argv = [sys.executable, "-m", "console", "demo", "--duration", str(RECORDED_DEMO_S)]
+        argv += ["--record", str(self.folder), "--port", str(free_port())]
         # Its own LSL session: what it records is the demo's streams, not other tests' leftovers.
-        env={**os.environ, "PYTHONUNBUFFERED": "1", "LSLAPICFG": lsl_config()},
-    )
-    return folder, result
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", "LSLAPICFG": lsl_config(), "VRCLINIC_HOME": str(self.root)}
+        try:
+            done = subprocess.run(argv, capture_output=True, text=True, timeout=120, env=env)
+            result = {"args": argv, "returncode": done.returncode, "stdout": done.stdout, "stderr": done.stderr}
+        except Exception as exc:  # the waiting tests fail with this reason instead of a timeout
+            result = {"args": argv, "returncode": -1, "stdout": "", "stderr": f"the demo did not run: {exc!r}"}
+        partial = self.result_path.with_suffix(".partial")
+        partial.write_text(json.dumps(result), encoding="utf-8")
+        partial.replace(self.result_path)
+
+    def result(self, timeout: float = 240.0) -> subprocess.CompletedProcess:
+        """Wait for the recording (whichever process makes it) and return how the demo ran."""
+        wait_until(self.result_path.exists, timeout, "the recorded demo", interval=0.2)
+        data = json.loads(self.result_path.read_text(encoding="utf-8"))
+        return subprocess.CompletedProcess(data["args"], data["returncode"], data["stdout"], data["stderr"])
+
+    def join(self) -> None:
+        """Wait for a recording this process started: another worker may still need it."""
+        if self._thread is not None:
+            self._thread.join()
 
 
-def wait_until(predicate: Callable[[], bool], timeout: float = 5.0, what: str = "condition") -> None:
+@pytest.fixture(scope="session")
+def _recorded_demo_holder(request, tmp_path_factory) -> Iterator[RecordedDemo]:
+    demo = RecordedDemo(_run_shared_folder(request.config, tmp_path_factory))
+    yield demo
+    demo.join()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _start_the_recorded_demo_early(request) -> None:
+    """At this process's first test: start the recorded demo if any collected test reads it."""
+    if any("recorded_demo" in getattr(item, "fixturenames", ()) for item in request.session.items):
+        request.getfixturevalue("_recorded_demo_holder").start_if_first()
+
+
+@pytest.fixture(scope="session")
+def recorded_demo(_recorded_demo_holder: RecordedDemo) -> tuple[Path, subprocess.CompletedProcess]:
+    """One recorded demo session for every test that reads recordings: (folder, process result)."""
+    _recorded_demo_holder.start_if_first()  # normally done already, at the first test
+    return _recorded_demo_holder.folder, _recorded_demo_holder.result()
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m deselects by marker
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that reads the recorded demo waits for a real-time session: it is slow.
+
+    Then the order: modules with slow tests first, so that on several workers the long ones
+    start early instead of finishing last; modules that read the recorded demo at the end,
+    by when it is recorded. A module's tests stay together and in order (module fixtures)."""
+    for item in items:
+        if "recorded_demo" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
+    slow, demo = set(), set()
+    for item in items:
+        module = item.nodeid.split("::")[0]
+        if "recorded_demo" in getattr(item, "fixturenames", ()):
+            demo.add(module)
+        elif item.get_closest_marker("slow") is not None:
+            slow.add(module)
+
+    def rank(item: pytest.Item) -> int:
+        module = item.nodeid.split("::")[0]
+        return 2 if module in demo else 0 if module in slow else 1
+
+    items.sort(key=rank)  # stable: the order within each rank is pytest's
+
+
+def wait_until(
+    predicate: Callable[[], bool], timeout: float = 5.0, what: str = "condition", interval: float = 0.01
+) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.01)
+        time.sleep(interval)
 
 
 class SimThread:

@@ -40,6 +40,7 @@ def failures(report: dict) -> dict[str, str]:
 
 
 @pytest.mark.timeout(150)
+@pytest.mark.slow
 def test_the_reference_client_passes_every_check():
     code, report = run_suite(REFERENCE)
     assert not failures(report), failures(report)
@@ -63,6 +64,7 @@ def test_the_reference_client_passes_every_check():
         ("ignore_version", "version_welcome", ["went on as if connected", "bye(version_mismatch)"]),
     ],
 )
+@pytest.mark.slow
 def test_a_broken_client_fails_the_check_for_its_fault(fault, check, words):
     code, report = run_suite(broken(fault), check)
     assert code == 1 and not report["passed"]
@@ -73,6 +75,7 @@ def test_a_broken_client_fails_the_check_for_its_fault(fault, check, words):
     assert any(f"[broken:{fault}]" in line for line in result["client_output"]), "the client's output is kept"
 
 
+@pytest.mark.slow
 def test_a_broken_client_fails_only_what_it_breaks():
     code, report = run_suite(broken("ignore_make_safe"), "make_safe", "watchdog", "parameters")
     verdicts = {c["name"]: c["passed"] for c in report["checks"]}
@@ -80,6 +83,7 @@ def test_a_broken_client_fails_only_what_it_breaks():
     assert code == 1
 
 
+@pytest.mark.slow
 def test_a_hung_client_is_cut_off_and_killed_with_everything_it_started(tmp_path):
     pid_file = tmp_path / "child.pid"
     # A wrapper that starts a child and then hangs without ever saying hello.
@@ -164,6 +168,7 @@ GODOT_PROJECT = ROOT / "unity_bridge" / "godot" / "godot3_test_project"
     reason="godot3-server (headless Godot 3) is not installed: sudo apt-get install godot3-server",
 )
 @pytest.mark.timeout(240)
+@pytest.mark.slow
 def test_the_godot_client_passes_every_check(tmp_path):
     """The Godot addon (its Godot 3 variant, run headless) is held to the same suite."""
     home = {name: str(tmp_path / name.lower()) for name in ("XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME")}

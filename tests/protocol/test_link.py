@@ -362,6 +362,7 @@ def test_console_restart_on_the_same_port_and_the_engine_comes_back(link_config)
         console.close()
 
 
+@pytest.mark.slow
 def test_killed_headset_process_is_lost_and_recognised_when_it_comes_back(link_config):
     """kill -9 of the engine process: no bye; the console notices from the silence."""
     config = LinkConfig(bind=link_config.bind, lost_after_s=1.0)

@@ -30,11 +30,14 @@ GODOT = shutil.which("godot3-server")
 PROJECT = Path(__file__).resolve().parents[2] / "unity_bridge" / "godot" / "godot3_test_project"
 GOLDEN = Path(__file__).resolve().parents[2] / "protocol" / "vectors" / "golden.json"
 
-pytestmark = pytest.mark.skipif(
-    GODOT is None,
-    reason="godot3-server (Debian package godot3-server, headless Godot 3) is not installed: "
-    "the Godot client cannot be run (packaging/system-deps.sh, run by `make test`, installs it)",
-)
+pytestmark = [
+    pytest.mark.slow,  # a Godot engine process per test
+    pytest.mark.skipif(
+        GODOT is None,
+        reason="godot3-server (Debian package godot3-server, headless Godot 3) is not installed: "
+        "the Godot client cannot be run (packaging/system-deps.sh, run by `make test`, installs it)",
+    ),
+]
 
 
 @pytest.fixture

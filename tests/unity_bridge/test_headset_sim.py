@@ -145,9 +145,13 @@ def test_suds_answers_follow_the_stimulus(link, events, headset):
     calm = ask(1)
     for name, value in (("distance", 0.3), ("size", 20.0), ("count", 20.0), ("movement", 1.0)):
         link.send("sim-a", messages.SetParameter(name=name, value=value))
-    time.sleep(4.0)
-    frightened = ask(2)
-    assert frightened > calm + 20
+    # Distress builds over seconds: the therapist asks again until the answer shows it.
+    answers = [ask(2)]
+    deadline = time.monotonic() + 15.0
+    while answers[-1] <= calm + 20 and time.monotonic() < deadline:
+        time.sleep(0.5)
+        answers.append(ask(len(answers) + 2))
+    assert answers[-1] > calm + 20, f"SUDS stayed near {calm} after the stimulus grew: {answers}"
 
 
 def test_expectancy_prompt_is_answered_in_percent(link, events, headset):
@@ -174,6 +178,7 @@ def take_frame(link, events, timeout=5.0) -> messages.MirrorFrame:
     return item.frame
 
 
+@pytest.mark.slow
 def test_mirror_follows_the_requested_size_and_rate_and_shows_parameter_changes(link, events, headset):
     link.send("sim-a", messages.MirrorSettings(enabled=True, max_fps=10, max_width=320, quality=80))
     first = take_frame(link, events)
@@ -198,6 +203,7 @@ def test_mirror_follows_the_requested_size_and_rate_and_shows_parameter_changes(
     assert take_frame(link, events).width == 640
 
 
+@pytest.mark.slow
 def test_a_console_that_does_not_look_never_accumulates_frames(link, events, headset):
     """Latest frame wins: an unread mirror leaves one frame waiting, never a queue."""
     link.send("sim-a", messages.MirrorSettings(enabled=True, max_fps=30, max_width=320))

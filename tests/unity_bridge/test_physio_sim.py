@@ -63,6 +63,7 @@ def ecgs_over(sims: list[PhysioSimulator], seconds: float) -> list[tuple[np.ndar
     return [(np.concatenate(stamps), np.concatenate(chunks)[:, 0]) for chunks, stamps in got]
 
 
+@pytest.mark.slow
 def test_the_streams_are_found_with_units_and_their_measured_rates_match(unique):  # noqa: F811
     prefix = unique("sim")
     with PhysioSimulator(prefix, arousal=FixedArousal(0.2), eeg32=True, seed=1) as sim:
@@ -88,6 +89,7 @@ def test_the_streams_are_found_with_units_and_their_measured_rates_match(unique)
             acquisition.close()
 
 
+@pytest.mark.slow
 def test_following_an_aroused_patient_raises_heart_rate(unique):  # noqa: F811
     headset = unique("headset")
     # The simulated headset's patient stream, played here: very aroused.
@@ -123,6 +125,7 @@ def test_following_an_aroused_patient_raises_heart_rate(unique):  # noqa: F811
         publisher.join(2)
 
 
+@pytest.mark.slow
 def test_the_command_runs_for_its_duration(unique, capsys):  # noqa: F811
     parser = argparse.ArgumentParser()
     physio.add_arguments(parser)

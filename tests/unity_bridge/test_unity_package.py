@@ -82,6 +82,7 @@ def run(mono) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.slow
 def test_the_csharp_tests_pass(run):
     assert run.returncode == 0, f"C# tests failed:\n{run.stdout[-20000:]}\n{run.stderr[-5000:]}"
     summary = re.search(r"^(\d+) passed, (\d+) failed$", run.stdout, re.M)
@@ -90,6 +91,7 @@ def test_the_csharp_tests_pass(run):
     assert int(summary.group(1)) >= 80
 
 
+@pytest.mark.slow
 def test_every_golden_vector_is_checked_in_csharp(run):
     passed = set(re.findall(r"^PASS (\S+?)\((.+)\)$", run.stdout, re.M))
     for vector in GOLDEN["valid"]:
@@ -102,10 +104,12 @@ def test_every_golden_vector_is_checked_in_csharp(run):
     "fixture",
     ["GoldenVectorTests", "MsgPackTests", "EngineClientTests", "StimulusControllerTests"],
 )
+@pytest.mark.slow
 def test_each_fixture_ran(run, fixture):
     assert re.search(rf"^PASS {fixture}\.", run.stdout, re.M), f"no test of {fixture} ran"
 
 
+@pytest.mark.slow
 def test_a_failing_csharp_test_fails_the_run(mono, tmp_path):
     """The runner's exit code reflects failures (so the checks above can fail)."""
     probe = tmp_path / "Probe.cs"

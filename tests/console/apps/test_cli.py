@@ -23,6 +23,7 @@ def vrclinic(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.slow
 def test_demo_runs_and_writes_a_screenshot_of_a_busy_window(tmp_path):
     shot = tmp_path / "demo.png"
     result = vrclinic("demo", "--duration", "12", "--screenshot", str(shot), "--port", str(free_port()), timeout=90)
@@ -47,6 +48,7 @@ def test_demo_runs_and_writes_a_screenshot_of_a_busy_window(tmp_path):
     assert len(colours) > 200, "the screenshot looks empty"
 
 
+@pytest.mark.slow
 def test_console_alone_starts_listens_and_closes(tmp_path):
     shot = tmp_path / "console.png"
     port = free_port()

@@ -38,6 +38,7 @@ def acquisition():
     acq.close()
 
 
+@pytest.mark.slow
 def test_samples_arrive_on_the_console_clock_at_the_measured_rate(unique, pushers, acquisition):
     pusher = pushers(unique("ECG"), rate=500.0, labels=("ECG",))
     stream = described(pusher.name)
@@ -59,6 +60,7 @@ def test_samples_arrive_on_the_console_clock_at_the_measured_rate(unique, pusher
     assert abs(status.clock_offset_s) < 0.005  # same machine: the clocks agree
 
 
+@pytest.mark.slow
 def test_a_stalled_stream_is_flagged_then_lost_and_recovers(unique, pushers, acquisition):
     pusher = pushers(unique("PPG"), stream_type="PPG", rate=100.0)
     stream = described(pusher.name)
@@ -74,6 +76,7 @@ def test_a_stalled_stream_is_flagged_then_lost_and_recovers(unique, pushers, acq
     wait_until(lambda: acquisition.status(stream.uid).severity < Severity.LOST, 6, "the stream back")
 
 
+@pytest.mark.slow
 def test_a_flat_channel_is_flagged_by_name(unique, pushers, acquisition):
     pusher = pushers(
         unique("EDA"),

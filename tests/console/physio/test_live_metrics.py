@@ -22,6 +22,7 @@ def test_the_index_is_the_mean_excess_over_baseline_and_names_the_strongest_driv
     assert arousal({"hr_bpm": None, "scl_us": None, "scr_per_min": None}, base) == (None, "")
 
 
+@pytest.mark.slow
 def test_baseline_then_arousal_follows_the_simulated_patients_heart(unique):  # noqa: F811
     level = FixedArousal(0.0)
     sim = PhysioSimulator(unique("live"), arousal=level, seed=5)
@@ -41,9 +42,15 @@ def test_baseline_then_arousal_follows_the_simulated_patients_heart(unique):  # 
 
         level.level = 1.0  # the patient is frightened: heart rate climbs over seconds
         wait_until(lambda: sim.heart_rate_bpm > reading.baseline.hr_bpm + 20, 20, "the simulated heart rate up")
-        wait_until(lambda: (live.latest().arousal_pct or 0) > 25, 20, "arousal up")
+
+        # Skin conductance may lift the arousal before the heart-rate window has caught up: wait
+        # for the reading that shows both (the moment each shows depends on this machine's load).
+        def heart_and_arousal_up() -> bool:
+            latest = live.latest()
+            return (latest.arousal_pct or 0) > 25 and (latest.hr_bpm or 0) > latest.baseline.hr_bpm + 10
+
+        wait_until(heart_and_arousal_up, 20, "arousal and heart rate up")
         now = live.latest()
-        assert now.hr_bpm > now.baseline.hr_bpm + 10
         assert "HR +" in now.drivers and "over baseline" in now.drivers
     finally:
         live.stop()

@@ -12,6 +12,8 @@ from console.physio import metrics
 from console.physio.metrics_proc import MetricsProcess, MetricsUnavailable
 from tests.console.physio.test_metrics import RATE, resting  # noqa: F401 (a fixture)
 
+pytestmark = pytest.mark.slow  # each MetricsProcess starts a Python process that imports NeuroKit
+
 N30, N20 = int(30 * RATE), int(20 * RATE)
 
 

@@ -73,8 +73,9 @@ def test_a_suds_prompt_round_trips_and_lands_on_the_timeline(qtbot, window):
 
 def test_a_lost_headset_is_impossible_to_miss(qtbot, window):
     window.sim.close()  # the headset app goes away
-    qtbot.waitUntil(lambda: window.banner.isVisible(), timeout=8000)
-    assert "LOST" in window.banner.text() and "quest-a" in window.banner.text()
+    # On a loaded machine the banner may first say STALE (beats late before the bye): wait for LOST.
+    qtbot.waitUntil(lambda: window.banner.isVisible() and "LOST" in window.banner.text(), timeout=8000)
+    assert "quest-a" in window.banner.text()
     assert window.headsets.table.item(0, 1).text().startswith("LOST")
     assert not window.stimulus.rows["distance"].slider.isEnabled()
 
@@ -109,6 +110,7 @@ def test_headset_health_is_shown(qtbot, window):
     assert isinstance(window.model.headset().telemetry, messages.Telemetry)
 
 
+@pytest.mark.slow
 def test_live_metrics_line_says_what_to_do_without_physiology(qtbot, tmp_path):
     from console.physio.acquisition import Acquisition
     from console.physio.live_metrics import LiveMetrics
