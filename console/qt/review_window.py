@@ -867,7 +867,13 @@ def run_review(
     own. With ``duration_s`` it closes after that many seconds, saving a screenshot first
     if asked; ``at_s`` puts the cursor there first. Returns the exit status (2: the folder
     cannot be read, with the reason on stderr)."""
+    # Our own QApplication (the `vrclinic review` command) runs with exec()/quit(). Inside a
+    # process that already has one (the console, tests), quitting it would leave that process's
+    # timers dead afterwards (seen: no QTimer fired again in the test process), so the window
+    # runs in a local event loop that ends with it.
+    owned = QApplication.instance() is None
     app = QApplication.instance() or QApplication(sys.argv[:1])
+    loop = QEventLoop()
     try:
         session = load_session(Path(folder))
     except SessionFileError as exc:
@@ -876,6 +882,8 @@ def run_review(
     if session is None:
         return 1
     window = ReviewWindow(ReviewModel(session))
+    window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    window.destroyed.connect(loop.quit)
     if at_s is not None:
         window.model.seek(at_s)
     window.show()
@@ -885,9 +893,13 @@ def run_review(
             Path(screenshot).parent.mkdir(parents=True, exist_ok=True)
             window.grab().save(screenshot)
         window.close()
-        app.quit()
+        if owned:
+            app.quit()
 
     if duration_s is not None:
         QTimer.singleShot(round(duration_s * 1000), finish)
-    app.exec()
+    if owned:
+        app.exec()
+    else:
+        loop.exec()
     return 0

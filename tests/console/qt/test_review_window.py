@@ -9,7 +9,7 @@ import json
 import shutil
 
 import pytest
-from PySide6.QtCore import QPoint, Qt
+from PySide6.QtCore import QPoint, Qt, QTimer
 
 from console.qt import review_window
 from console.qt.review_window import ReviewWindow, open_review, run_review
@@ -208,6 +208,15 @@ def test_run_review_saves_a_screenshot(qtbot, session, tmp_path):
     assert run_review(str(session.folder), duration_s=0.3, screenshot=str(png)) == 0
     # The screenshot is judged by eye in development; here only that it was made.
     assert png.read_bytes()[:4] == b"\x89PNG" and png.stat().st_size > 10_000
+
+
+def test_run_review_in_a_process_with_its_own_qt_leaves_that_process_running(qtbot, session):
+    """Run inside a process that already has a QApplication (the console, these tests), the
+    review must not quit it: afterwards that process's timers (the console's heartbeats) stop."""
+    assert run_review(str(session.folder), duration_s=0.2) == 0
+    fired: list[int] = []
+    QTimer.singleShot(10, lambda: fired.append(1))
+    qtbot.waitUntil(lambda: fired == [1], timeout=2000)
 
 
 def test_plan_steps_and_habituation_are_drawn_as_marks_with_their_words():
