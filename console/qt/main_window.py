@@ -343,6 +343,10 @@ class MainWindow(QMainWindow):
         self._stop_hearing_failures()
         if self.live is not None:
             self.live.on_reading = None
+        if self.recording is not None:
+            # The recording ends with the session, before the headsets are told goodbye (it
+            # returns at once: the files are finished in the recording's own threads).
+            self.recording.controller.stop()
         self.heartbeat.stop()
         self.stats_timer.stop()
         self.bridge.close()

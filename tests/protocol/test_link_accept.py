@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from protocol.link import ConsoleLink
 from protocol.timing import now
+from tests.conftest import wait_until
 from unity_bridge.client import Connected, EngineClient, EngineState
 
 
@@ -26,7 +27,9 @@ def test_a_starting_console_answers_a_headset_once_it_accepts(link_config):
         assert client.state == EngineState.CONNECTING and link.headsets() == {}
         link.accept()
         assert any(isinstance(e, Connected) for e in poll_for(client, 5.0))
-        assert client.state == EngineState.CONNECTED and "early-headset" in link.headsets()
+        assert client.state == EngineState.CONNECTED
+        # The link's table is updated by its thread right after it sends the welcome.
+        wait_until(lambda: "early-headset" in link.headsets(), what="the console to list the headset")
     finally:
         client.close()
         link.close()
