@@ -215,6 +215,7 @@ class PhysioPanel(QWidget):
         title.setFont(font)
         header.addWidget(title)
         self.status_label = QLabel("")
+        self.status_label.setWordWrap(True)  # a long advice must not widen the window past the screen
         self.status_label.setStyleSheet("color: #4d5656;")
         header.addWidget(self.status_label, 1)
         header.addWidget(QLabel("Window"))

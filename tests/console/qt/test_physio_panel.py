@@ -180,3 +180,13 @@ def test_eeg_lanes_stay_still_and_a_lane_whose_signal_grows_is_rescaled(qtbot, p
         lambda: raster.rescales > redraws and np.array_equal(raster.scale.spans, scale.spans.astype(np.float32))
     )
     assert np.array_equal(scale.spans[1:], spans[1:])  # the others stay as they were
+
+
+def test_a_long_search_status_wraps_instead_of_widening_the_window(qtbot, panel):
+    """The directory's advice when nothing is found is a long sentence; shown unwrapped it had
+    made the panel 1805 px wide at least, and the console window grew past a laptop's screen."""
+    panel.status_label.setText(
+        "No LSL streams found yet. Check that the sensors' apps are streaming; if they run on another "
+        "computer and multicast is blocked on this network, add that computer as a known host."
+    )
+    assert panel.minimumSizeHint().width() < 1280
