@@ -9,8 +9,9 @@ to this process and waits for a few numbers back, with its lock released.
 Wire format, both ways: one msgpack map per message on stdin/stdout. Requests:
 ``{"op": "heart", "kind": "ECG"|"PPG", "rate": Hz, "t0": s, "data": float64 bytes}`` →
 ``{"bpm": float|None, "quality": str}``; ``{"op": "skin", "rate", "t0", "data"}`` →
-``{"scl_us", "scr_per_min", "quality"}``; any failure → ``{"error": text}``. The process
-ends when its stdin closes, which also happens when the console dies.
+``{"scl_us", "scr_per_min", "quality"}``; any failure → ``{"error": text}``. Once NeuroKit
+is loaded the process says ``{"ready": true}`` first. The process ends when its stdin closes,
+which also happens when the console dies.
 
 :class:`MetricsProcess` is the console's side; one thread (the live-metrics worker) calls it.
 """
@@ -29,7 +30,10 @@ from typing import Any
 import msgpack
 import numpy as np
 
-FIRST_ANSWER_S = 30.0  # the first request waits for NeuroKit's import
+# The wait for NeuroKit's import, counted apart from the answers: the process is niced, and on
+# a saturated computer it loaded for longer than 30 s; restarting it then only began the
+# import again, so the metrics never came.
+READY_S = 180.0
 ANSWER_S = 10.0
 
 
@@ -77,6 +81,8 @@ def main() -> int:
         os.nice(10)
     metrics.preload()
     out = sys.stdout.buffer
+    out.write(msgpack.packb({"ready": True}))
+    out.flush()
     unpacker = msgpack.Unpacker(raw=False, max_buffer_size=64 * 1024 * 1024)
     stdin = sys.stdin.fileno()
     # os.read returns what has arrived; a buffered read would wait for a whole buffer.
@@ -100,7 +106,7 @@ class MetricsProcess:
     def __init__(self) -> None:
         self._proc: subprocess.Popen | None = None
         self._unpacker: msgpack.Unpacker | None = None
-        self._answered = False
+        self._ready = False
         self._lock = threading.Lock()  # close() may come from another thread
         self.restarts = 0
         self.start()
@@ -114,7 +120,7 @@ class MetricsProcess:
                 stderr=subprocess.DEVNULL,
             )
             self._unpacker = msgpack.Unpacker(raw=False)
-            self._answered = False
+            self._ready = False
 
     @property
     def pid(self) -> int | None:
@@ -139,11 +145,15 @@ class MetricsProcess:
         try:
             proc.stdin.write(msgpack.packb(request))
             proc.stdin.flush()
-            answer = self._read(proc, unpacker, ANSWER_S if self._answered else FIRST_ANSWER_S)
+            if not self._ready:
+                said = self._read(proc, unpacker, READY_S)
+                if not said.get("ready"):
+                    raise ValueError(f"the process said {said!r} before it was ready")
+                self._ready = True
+            answer = self._read(proc, unpacker, ANSWER_S)
         except (OSError, ValueError) as exc:
             self._restart()
             raise MetricsUnavailable(f"the metrics process stopped ({exc}); restarted") from exc
-        self._answered = True
         if "error" in answer:
             raise ValueError(answer["error"])
         return answer
