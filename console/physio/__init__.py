@@ -3,31 +3,7 @@ pulling them into ring buffers on the console's clock (:mod:`.acquisition`) and 
 their quality in words (:mod:`.quality`), and what the body says: heart rate, skin
 conductance and breathing from a recording (:mod:`.metrics`, NeuroKit2) and live, in a process
 of their own (:mod:`.live_metrics`, :mod:`.metrics_proc`). Qt views live in
-:mod:`console.qt.physio_panel`."""
+:mod:`console.qt.physio_panel`.
 
-from console.physio.acquisition import Acquisition, RingBuffer, StreamStatus
-from console.physio.quality import QualityConfig, QualityFlag, QualityMonitor, Severity
-from console.physio.streams import (
-    DirectoryChange,
-    KnownHostResult,
-    StreamDescription,
-    StreamDirectory,
-    describe,
-    lsl_config_path,
-)
-
-__all__ = [
-    "Acquisition",
-    "DirectoryChange",
-    "KnownHostResult",
-    "QualityConfig",
-    "QualityFlag",
-    "QualityMonitor",
-    "RingBuffer",
-    "Severity",
-    "StreamDescription",
-    "StreamDirectory",
-    "StreamStatus",
-    "describe",
-    "lsl_config_path",
-]
+Nothing is imported here: the metrics process and ``vrclinic report`` import
+:mod:`.metrics` alone, without LSL."""
