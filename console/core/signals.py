@@ -82,6 +82,15 @@ def _callback_name(caller: Any) -> str:
     return name
 
 
+def report_view_failure(where: str, callback: Any, exc: Exception) -> None:
+    """A callback run for ``where`` (a signal, or another way a model calls its views back)
+    raised: logged with its traceback and reported to :data:`view_failures`. The caller
+    goes on with its other callbacks."""
+    failure = ViewFailure(where, _callback_name(callback), f"{type(exc).__name__}: {exc}")
+    log.error("view callback failed: %s", failure.text(), exc_info=exc)
+    view_failures.report(failure)
+
+
 class _GuardedSignalInstance(psygnal.SignalInstance):
     """psygnal's instance with one guard per callback (see the module's docstring).
 
@@ -98,9 +107,7 @@ class _GuardedSignalInstance(psygnal.SignalInstance):
                 caller.cb(args)
             except Exception as exc:
                 owner = type(self.instance).__name__ if self.instance is not None else "?"
-                failure = ViewFailure(f"{owner}.{self.name}", _callback_name(caller), f"{type(exc).__name__}: {exc}")
-                log.error("view callback failed: %s", failure.text(), exc_info=exc)
-                view_failures.report(failure)
+                report_view_failure(f"{owner}.{self.name}", caller, exc)
 
 
 def Signal(*types: Any, description: str = "") -> psygnal.Signal:

@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from console.core.signals import Signal, ViewFailure, view_failures
+from console.core.signals import Signal, report_view_failure
 from console.records.store import SessionStore, StoreError
 
 T = TypeVar("T")
@@ -155,10 +155,7 @@ class StoreWorker:
             try:
                 callback()
             except Exception as exc:
-                name = getattr(callback, "__qualname__", repr(callback))
-                failure = ViewFailure("StoreWorker.deliver", name, f"{type(exc).__name__}: {exc}")
-                log.error("store callback failed: %s", failure.text(), exc_info=exc)
-                view_failures.report(failure)
+                report_view_failure("StoreWorker.deliver", callback, exc)
 
     def close(self, timeout: float = CLOSE_WAIT_S) -> bool:
         """Owner thread, at exit: finish the pending jobs (waiting up to ``timeout``), close
