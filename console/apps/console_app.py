@@ -44,7 +44,7 @@ def run_console(
     from console.qt.bridge import LinkBridge
     from console.qt.clinic_panel import ClinicPanel
     from console.qt.main_window import MainWindow
-    from console.qt.panels import PhysioSlot, SelfReportPanel
+    from console.qt.panels import PhysioSlot
     from console.qt.recording_bar import RecordingBar
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -100,8 +100,10 @@ def run_console(
     recording_bar = RecordingBar(controller)
     # A patient's code entered: their own safety thresholds (kept with their plans) apply.
     recording_bar.patient.editingFinished.connect(lambda: clinic.load_patient(controller.patient))
-    SelfReportPanel.timeline_after_first_paint = True  # its pyqtgraph plot, like the physiology panel
-    window = MainWindow(model, bridge, physio=physio, recording=recording_bar, live=live, clinic=clinic)
+    # The timeline's pyqtgraph plot is built after the first paint, like the physiology panel.
+    window = MainWindow(
+        model, bridge, physio=physio, recording=recording_bar, live=live, clinic=clinic, plots_after_first_paint=True
+    )
     window.show()
     # Importing pyqtgraph and building the plots after the first paint hold the GUI thread (up
     # to ~0.2 s a turn): a headset answered before that would wait for its heartbeats meanwhile.

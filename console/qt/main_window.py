@@ -63,7 +63,11 @@ class MainWindow(QMainWindow):
         live: LiveMetrics | None = None,
         clinic: ClinicPanel | None = None,
         parent: QWidget | None = None,
+        *,
+        plots_after_first_paint: bool = False,
     ):
+        """GUI thread. ``plots_after_first_paint``: the timeline's plot is built once the
+        window is on screen (the console's own start; pyqtgraph is slow to import)."""
         super().__init__(parent)
         self.model, self.bridge, self.physio, self.recording = model, bridge, physio, recording
         self.live, self.clinic = live, clinic
@@ -111,7 +115,7 @@ class MainWindow(QMainWindow):
         self.stimulus = StimulusPanel(model)
         self.mirror = MirrorView(model.mirror)
         self.mirror.settings_changed.connect(self.model.set_mirror)
-        self.report = SelfReportPanel(model)
+        self.report = SelfReportPanel(model, timeline_after_first_paint=plots_after_first_paint)
         self.log = EventLog(model)
 
         left = QSplitter(Qt.Orientation.Vertical)

@@ -483,14 +483,12 @@ class SelfReportPanel(QWidget):
     """Latest ratings in large type, and the session timeline: stimulus intensity as a
     step line, SUDS as points, marks as vertical lines, on the console's clock.
 
-    In the console's own start (``timeline_after_first_paint``, set by the console app) the
+    In the console's own start (``timeline_after_first_paint``, asked for by the console app) the
     timeline plot is built after the window's first paint (:class:`LaterPanel`), and what
     happened before is drawn from the model then; otherwise it is built with the panel.
     """
 
-    timeline_after_first_paint = False
-
-    def __init__(self, model: SessionModel, parent: QWidget | None = None):
+    def __init__(self, model: SessionModel, parent: QWidget | None = None, *, timeline_after_first_paint: bool = False):
         super().__init__(parent)
         self.model = model
         self.suds_button = QPushButton("Ask SUDS  (S)")
@@ -523,7 +521,7 @@ class SelfReportPanel(QWidget):
         self._redraw.timeout.connect(self._draw_intensity)
         model.parameter_changed.connect(self._intensity_changed)
         model.headset_changed.connect(self._intensity_changed)
-        if not self.timeline_after_first_paint:
+        if not timeline_after_first_paint:
             self.timeline.build_now()
 
     def _build_plot(self) -> QWidget:

@@ -95,11 +95,10 @@ def test_a_later_panel_imports_its_modules_then_builds(qtbot, tmp_path, monkeypa
     assert slot.panel.text() == "drawn with plots"
 
 
-def test_the_timeline_shows_what_happened_before_it_was_built(qtbot, model, monkeypatch):
-    monkeypatch.setattr(SelfReportPanel, "timeline_after_first_paint", True)  # as the console app starts
+def test_the_timeline_shows_what_happened_before_it_was_built(qtbot, model):
     model.mark("patient closed eyes", "marker")
     model.mark("make safe", "safety")
-    panel = SelfReportPanel(model)
+    panel = SelfReportPanel(model, timeline_after_first_paint=True)  # as the console app starts
     qtbot.addWidget(panel)
     assert panel.plot is None
     panel.show()
