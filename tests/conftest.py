@@ -8,6 +8,7 @@ import json
 import os
 import queue
 import random
+import signal
 import subprocess
 import sys
 import tempfile
@@ -259,6 +260,46 @@ def wait_until(
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout} s waiting for {what}")
         time.sleep(interval)
+
+
+class VrclinicProcess:
+    """A `vrclinic` command in a process of its own, as a real console or headset is (its
+    timing is then its own, not this process's thread scheduling); the lines it writes are
+    collected as they come. Output is unbuffered; ``stderr`` as for :class:`subprocess.Popen`."""
+
+    def __init__(self, *args: str, stderr: int = subprocess.STDOUT):
+        self.lines: list[str] = []
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "console", *args],
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        self._reader = threading.Thread(target=self._read, name="test-process-output", daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.append(line.rstrip())
+
+    def said(self, text: str) -> bool:
+        return any(text in line for line in self.lines)
+
+    def close(self) -> None:
+        """Ends it (also when a test stopped it with SIGSTOP), then reads its output to the end."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGCONT)
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        self._reader.join(5)  # it reads to the end of the output, then the pipe can close
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
 
 
 class SimThread:

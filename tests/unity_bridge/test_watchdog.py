@@ -11,9 +11,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
-import threading
 import time
 
 import pytest
@@ -22,7 +19,7 @@ import zmq
 from protocol import codec, messages
 from protocol.link import HeadsetJoined, MessageReceived
 from protocol.timing import now
-from tests.conftest import SimThread, free_port, wait_until
+from tests.conftest import SimThread, VrclinicProcess, free_port, wait_until
 from unity_bridge.client import ConsoleGone, EngineClient, EngineState
 
 TIMEOUT_S = 0.5
@@ -30,41 +27,9 @@ MARGIN_S = 0.25  # scheduling slack on a shared 2-core machine
 GOOD_BEATS_WATCHDOG_S = 1.5  # where good beats must keep it quiet (see test_good_beats_keep_it_quiet)
 
 
-class ConsoleProcess:
+def ConsoleProcess(port: int) -> VrclinicProcess:
     """`vrclinic monitor` in its own process, its output collected line by line."""
-
-    def __init__(self, port: int):
-        self.lines: list[str] = []
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "console", "monitor", "--bind", f"tcp://127.0.0.1:{port}"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.lines.append(line.rstrip())
-
-    def said(self, text: str) -> bool:
-        return any(text in line for line in self.lines)
-
-    def close(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGCONT)
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        self._reader.join(5)
-        if self.proc.stdout is not None:
-            self.proc.stdout.close()
+    return VrclinicProcess("monitor", "--bind", f"tcp://127.0.0.1:{port}")
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ the lock is released."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import threading
@@ -29,6 +28,7 @@ from console.session.clinic.plan import SessionPlan
 from console.session.clinic.workflow import ClinicalSession
 from console.session.model import SessionModel
 from protocol.link import LinkConfig
+from tests.conftest import VrclinicProcess
 from tests.console.session.clinic.test_workflow import HIERARCHY
 
 pytest.importorskip("pyxdf")
@@ -56,42 +56,16 @@ print("released", flush=True)
 """
 
 
-class HeadsetProcess:
+class HeadsetProcess(VrclinicProcess):
     """The simulated headset in a process of its own, as a real headset is (its watchdog then
-    measures the heartbeats as they arrive, not this process's thread scheduling). Its log
-    lines are collected as it writes them."""
+    measures the heartbeats as they arrive, not this process's thread scheduling)."""
 
     def __init__(self, endpoint: str, name: str):
-        self.lines: list[str] = []
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "console", "headset-sim", "--console", endpoint, "--name", name],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-        self._reader = threading.Thread(target=self._read, name="test-headset-log", daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.lines.append(line.rstrip("\n"))
+        super().__init__("headset-sim", "--console", endpoint, "--name", name, stderr=subprocess.DEVNULL)
 
     def made_safe(self) -> list[str]:
         """What the headset said when it made its scene safe (its watchdog says why)."""
         return [line for line in self.lines if "making safe" in line]
-
-    def close(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(5)
-        self._reader.join(5)  # it reads to the end of the output, then the pipe can close
-        if self.proc.stdout is not None:
-            self.proc.stdout.close()
 
 
 @pytest.fixture
