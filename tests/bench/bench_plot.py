@@ -212,6 +212,23 @@ class BareCanvas:
         self.widget.close()
 
 
+def _panel_for(prefix: str):
+    """The session window's physiology panel, shown, plotting the streams named ``prefix...``:
+    (directory, acquisition, panel)."""
+    from console.physio.acquisition import Acquisition
+    from console.physio.streams import StreamDirectory
+    from console.qt.physio_panel import PhysioPanel
+
+    directory = StreamDirectory(poll_interval_s=0.25).start()
+    acquisition = Acquisition()
+    panel = PhysioPanel(
+        directory, acquisition, window_s=WINDOW_S, refresh_hz=TARGET_HZ, auto_plot=lambda s: s.name.startswith(prefix)
+    )
+    panel.resize(*SIZE)
+    panel.show()
+    return directory, acquisition, panel
+
+
 def _wait_for_streams(app, panel, acquisition, directory, count: int) -> None:
     deadline = time.perf_counter() + 30
     while len(panel.plotted_uids()) < count or any(
@@ -225,9 +242,6 @@ def _wait_for_streams(app, panel, acquisition, directory, count: int) -> None:
 def run_256(app) -> dict[str, dict]:
     """The full load with 256 EEG channels at 1 kHz: frame rate, CPU, the latest frame and the
     costliest one, against a bare canvas in the same conditions."""
-    from console.physio.acquisition import Acquisition
-    from console.physio.streams import StreamDirectory
-    from console.qt.physio_panel import PhysioPanel
 
     prefix = f"bench-plot256-{uuid.uuid4().hex[:6]}"
     sim = subprocess.Popen(
@@ -241,14 +255,8 @@ def run_256(app) -> dict[str, dict]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    directory = StreamDirectory(poll_interval_s=0.25).start()
-    acquisition = Acquisition()
-    panel = PhysioPanel(
-        directory, acquisition, window_s=WINDOW_S, refresh_hz=TARGET_HZ, auto_plot=lambda s: s.name.startswith(prefix)
-    )
+    directory, acquisition, panel = _panel_for(prefix)
     try:
-        panel.resize(*SIZE)
-        panel.show()
         _wait_for_streams(app, panel, acquisition, directory, 5)
         _spin(app, WINDOW_S)  # fill the plots' window before measuring
         redraws = _lane_redraws(panel)
@@ -373,10 +381,6 @@ def measure() -> dict[str, dict]:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtWidgets import QApplication
 
-    from console.physio.acquisition import Acquisition
-    from console.physio.streams import StreamDirectory
-    from console.qt.physio_panel import PhysioPanel
-
     app = QApplication.instance() or QApplication([])
     prefix = f"bench-plot-{uuid.uuid4().hex[:6]}"
     sim = subprocess.Popen(
@@ -384,21 +388,9 @@ def measure() -> dict[str, dict]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    directory = StreamDirectory(poll_interval_s=0.25).start()
-    acquisition = Acquisition()
-    panel = PhysioPanel(
-        directory, acquisition, window_s=WINDOW_S, refresh_hz=TARGET_HZ, auto_plot=lambda s: s.name.startswith(prefix)
-    )
+    directory, acquisition, panel = _panel_for(prefix)
     try:
-        panel.resize(*SIZE)
-        panel.show()
-        deadline = time.perf_counter() + 30
-        while len(panel.plotted_uids()) < 5 or any(
-            (s.measured_rate or 0) < 0.9 * s.stream.nominal_rate for s in acquisition.statuses().values()
-        ):
-            _spin(app, 0.2)
-            if time.perf_counter() > deadline:
-                raise RuntimeError(f"the simulated physiology did not come up: {directory.status}")
+        _wait_for_streams(app, panel, acquisition, directory, 5)
         _spin(app, WINDOW_S)  # fill the plots' window before measuring
         fps, cpu = _measure(app, lambda: panel.frames_painted)
         streams = acquisition.selected()
