@@ -725,16 +725,15 @@ class SessionRecording:
     def _journal_failed(self, exc: Exception) -> None:
         """The ``vrclinic-journal`` thread: the folder was unusable, or a write failed later."""
         journal = self.journal  # None while begin() is still making it: the opening failed
+        text = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         if journal is not None and journal.is_open:
-            text = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             self._report_error(
                 f"the event log can no longer be written to {self.folder} ({text}); the session "
                 "goes on and its events are still in the XDF recording. Free disk space."
             )
         elif isinstance(exc, RecordingError):
-            self._messages.put(("failed", str(exc)))
+            self._messages.put(("failed", text))
         else:
-            text = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             self._messages.put(("failed", f"Cannot write into {self.folder}: {text}."))
 
     def _report_error(self, text: str) -> None:
