@@ -46,6 +46,7 @@ def run_console(
     from console.qt.main_window import MainWindow
     from console.qt.panels import PhysioSlot
     from console.qt.recording_bar import RecordingBar
+    from console.qt.screenshots import close_after
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("vrclinic")
@@ -134,14 +135,7 @@ def run_console(
         timer.timeout.connect(player.tick)
         timer.start()
     if duration_s is not None:
-
-        def finish() -> None:
-            if screenshot:
-                Path(screenshot).parent.mkdir(parents=True, exist_ok=True)
-                window.grab().save(screenshot)
-            window.close()
-
-        QTimer.singleShot(round(duration_s * 1000), finish)
+        close_after(window, duration_s, screenshot)
     # Ctrl+C in the terminal closes the window properly (headsets get a bye, scenes go calm).
     signal.signal(signal.SIGINT, lambda *_: window.close())
     keepalive = QTimer(window, interval=200)  # lets Python see the signal while Qt's loop runs

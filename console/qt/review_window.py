@@ -62,6 +62,7 @@ from PySide6.QtWidgets import (
 from console.core.colours import MARK_COLOURS
 from console.qt.panels import LOG_COLOURS, title
 from console.qt.physio_panel import AXIS_COLOUR, BACKGROUND, FALLBACK_COLOURS, OVERLAY_MAX_CHANNELS, TYPE_COLOURS
+from console.qt.screenshots import close_after
 from console.qt.style import REVIEW_STYLE
 from console.records.recorded import RecordedSession, SessionFileError, load, plan_entry
 from console.records.recorded import Signal as Stream
@@ -888,16 +889,8 @@ def run_review(
         window.model.seek(at_s)
     window.show()
 
-    def finish() -> None:
-        if screenshot:
-            Path(screenshot).parent.mkdir(parents=True, exist_ok=True)
-            window.grab().save(screenshot)
-        window.close()
-        if owned:
-            app.quit()
-
     if duration_s is not None:
-        QTimer.singleShot(round(duration_s * 1000), finish)
+        close_after(window, duration_s, screenshot, then=app.quit if owned else None)
     if owned:
         app.exec()
     else:
