@@ -1,5 +1,5 @@
 # Generated from protocol/messages.toml by `vrclinic protocol generate`. Do not edit.
-"""vrclinic protocol 1.0: the message types.
+"""vrclinic protocol 1.1: the message types.
 
 Build a message with keyword arguments (``SetParameter(name="distance", value=1.5)``)
 and hand it to a link; the codec (protocol.codec) validates and encodes it.
@@ -13,7 +13,7 @@ from typing import ClassVar
 
 PROTOCOL_NAME = 'vrclinic'
 PROTOCOL_MAJOR = 1
-PROTOCOL_MINOR = 0
+PROTOCOL_MINOR = 1
 
 
 class Message:
@@ -32,6 +32,9 @@ class ByeReason(StrEnum):
     DUPLICATE_NAME = 'duplicate_name'
     REFUSED = 'refused'
     RESTARTING = 'restarting'
+    NOT_PAIRED = 'not_paired'
+    REVOKED = 'revoked'
+    FLOODING = 'flooding'
 
 
 class ErrorCode(StrEnum):
@@ -48,6 +51,9 @@ class ErrorCode(StrEnum):
     UNKNOWN_PARAMETER = 'unknown_parameter'
     OUT_OF_RANGE = 'out_of_range'
     BUSY = 'busy'
+    RATE_LIMITED = 'rate_limited'
+    UNEXPECTED = 'unexpected'
+    BAD_TIME = 'bad_time'
 
 
 class SceneState(StrEnum):
@@ -199,7 +205,7 @@ class Heartbeat(Message):
     TYPE: ClassVar[str] = 'heartbeat'
     DIRECTION: ClassVar[str] = 'both'
     seq: int
-    """Sender's heartbeat counter, +1 per beat; a receiver ignores beats not newer than the last it accepted."""
+    """Sender's heartbeat counter, from 0 on every new connection (after each welcome), +1 per beat; a receiver ignores beats not newer than the last it accepted on this connection."""
     sent_at: float
     """Sender clock when this beat was sent (t3). [s]"""
     echo_seq: int = -1
@@ -224,6 +230,32 @@ class Error(Message):
     """Type of the message this error refers to, when it could be read."""
     ref_id: int = -1
     """Envelope id of the message this error refers to; -1 when it could not be read."""
+
+
+@dataclass(kw_only=True, slots=True)
+class KeyRequest(Message):
+    """Sent to the console's pairing port (main port + 1, no encryption) to learn the console's public key before the first encrypted connection. Nothing secret travels: both sides then show a pairing code made from both public keys, which a technician compares. (engine to console)"""
+
+    TYPE: ClassVar[str] = 'key_request'
+    DIRECTION: ClassVar[str] = 'engine_to_console'
+    name: str
+    """The headset's name, proposed for the console's device list."""
+    public_key: str
+    """The headset's CURVE public key, Z85-encoded (40 characters)."""
+
+
+@dataclass(kw_only=True, slots=True)
+class ConsoleKey(Message):
+    """The pairing port's answer to key_request: the console's public key to pin, and whether the console is accepting pairing requests now. (console to engine)"""
+
+    TYPE: ClassVar[str] = 'console_key'
+    DIRECTION: ClassVar[str] = 'console_to_engine'
+    public_key: str
+    """The console's CURVE public key, Z85-encoded (40 characters): pin it and use it as the CURVE server key."""
+    console_name: str
+    """The console's name, to show on the headset."""
+    pairing_open: bool
+    """True while a technician has opened pairing on the console (Devices, Pair a headset); otherwise an unpaired key is refused at the encrypted port."""
 
 
 @dataclass(kw_only=True, slots=True)
@@ -472,6 +504,8 @@ MESSAGE_TYPES: dict[str, type[Message]] = {
     'bye': Bye,
     'heartbeat': Heartbeat,
     'error': Error,
+    'key_request': KeyRequest,
+    'console_key': ConsoleKey,
     'scene_catalogue': SceneCatalogue,
     'load_scene': LoadScene,
     'scene_status': SceneStatus,

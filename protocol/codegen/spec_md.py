@@ -10,6 +10,7 @@ from protocol.codegen import vectors
 TEMPLATE = Path(__file__).resolve().parent.parent / "spec_template.md"
 GROUP_TITLES = {
     "link": "Link",
+    "pairing": "Pairing (on the pairing port)",
     "stimulus": "Scenes and stimulus",
     "self_report": "Self-report",
     "events": "Markers and safety events",
@@ -19,11 +20,16 @@ GROUP_TITLES = {
 ARROWS = {"console_to_engine": "console → engine", "engine_to_console": "engine → console", "both": "both ways"}
 
 
+def _number(value: float) -> str:
+    """Whole numbers in full (a heartbeat's 2**53 - 1 must not read 9.0072e+15)."""
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
 def _range(f: schema.FieldSpec) -> str:
     parts = []
     if f.min is not None or f.max is not None:
-        lo = "" if f.min is None else f"{f.min:g}"
-        hi = "" if f.max is None else f"{f.max:g}"
+        lo = "" if f.min is None else _number(f.min)
+        hi = "" if f.max is None else _number(f.max)
         parts.append(f"{lo} … {hi}")
     if f.length is not None:
         parts.append(f"exactly {f.length} items")

@@ -1,13 +1,13 @@
 # Generated from protocol/messages.toml by `vrclinic protocol generate`. Do not edit.
-# vrclinic protocol 1.0 for Godot 4: the message declaration as data
+# vrclinic protocol 1.1 for Godot 4: the message declaration as data
 # (the addon's codec validates every frame against these tables) and one constructor
 # per message and struct, returning the message as a Dictionary in canonical order.
 extends RefCounted
 
 const PROTOCOL_NAME = "vrclinic"
 const PROTOCOL_MAJOR = 1
-const PROTOCOL_MINOR = 0
-const PROTOCOL_VERSION = "1.0"
+const PROTOCOL_MINOR = 1
+const PROTOCOL_VERSION = "1.1"
 
 # Limits (SPEC.md section 9), enforced before decoding allocates anything.
 const MAX_FRAME_BYTES = 4194304
@@ -25,6 +25,9 @@ const BYE_REASON_VERSION_MISMATCH = "version_mismatch"
 const BYE_REASON_DUPLICATE_NAME = "duplicate_name"
 const BYE_REASON_REFUSED = "refused"
 const BYE_REASON_RESTARTING = "restarting"
+const BYE_REASON_NOT_PAIRED = "not_paired"
+const BYE_REASON_REVOKED = "revoked"
+const BYE_REASON_FLOODING = "flooding"
 # What was wrong with a message a peer sent.
 const ERROR_CODE_MALFORMED = "malformed"
 const ERROR_CODE_TOO_LARGE = "too_large"
@@ -37,6 +40,9 @@ const ERROR_CODE_UNKNOWN_SCENE = "unknown_scene"
 const ERROR_CODE_UNKNOWN_PARAMETER = "unknown_parameter"
 const ERROR_CODE_OUT_OF_RANGE = "out_of_range"
 const ERROR_CODE_BUSY = "busy"
+const ERROR_CODE_RATE_LIMITED = "rate_limited"
+const ERROR_CODE_UNEXPECTED = "unexpected"
+const ERROR_CODE_BAD_TIME = "bad_time"
 # What the engine is showing.
 const SCENE_STATE_LOADING = "loading"
 const SCENE_STATE_RUNNING = "running"
@@ -57,8 +63,8 @@ const SAFETY_KIND_PATIENT_REQUEST = "patient_request"
 const SAFETY_KIND_OTHER = "other"
 
 const ENUMS = {
-	"ByeReason": ["shutdown", "version_mismatch", "duplicate_name", "refused", "restarting"],
-	"ErrorCode": ["malformed", "too_large", "too_deep", "unknown_type", "wrong_direction", "invalid_field", "not_connected", "unknown_scene", "unknown_parameter", "out_of_range", "busy"],
+	"ByeReason": ["shutdown", "version_mismatch", "duplicate_name", "refused", "restarting", "not_paired", "revoked", "flooding"],
+	"ErrorCode": ["malformed", "too_large", "too_deep", "unknown_type", "wrong_direction", "invalid_field", "not_connected", "unknown_scene", "unknown_parameter", "out_of_range", "busy", "rate_limited", "unexpected", "bad_time"],
 	"SceneState": ["loading", "running", "paused", "safe", "failed"],
 	"PromptKind": ["suds", "expectancy", "outcome"],
 	"SafetyKind": ["watchdog", "make_safe_done", "overheating", "battery_low", "tracking_lost", "patient_request", "other"],
@@ -128,7 +134,7 @@ const MESSAGES = {
 	"heartbeat": {
 		"direction": "both",
 		"fields": [
-			{"name": "seq", "type": {"kind": "int"}, "optional": false, "default": null, "min": 0, "max": null, "max_len": null, "len": null},
+			{"name": "seq", "type": {"kind": "int"}, "optional": false, "default": null, "min": 0, "max": 9007199254740991, "max_len": null, "len": null},
 			{"name": "sent_at", "type": {"kind": "float"}, "optional": false, "default": null, "min": null, "max": null, "max_len": null, "len": null},
 			{"name": "echo_seq", "type": {"kind": "int"}, "optional": true, "default": -1, "min": -1, "max": null, "max_len": null, "len": null},
 			{"name": "echo_sent_at", "type": {"kind": "float"}, "optional": true, "default": 0.0, "min": null, "max": null, "max_len": null, "len": null},
@@ -142,6 +148,21 @@ const MESSAGES = {
 			{"name": "text", "type": {"kind": "str"}, "optional": false, "default": null, "min": null, "max": null, "max_len": 1024, "len": null},
 			{"name": "ref_type", "type": {"kind": "str"}, "optional": true, "default": "", "min": null, "max": null, "max_len": 64, "len": null},
 			{"name": "ref_id", "type": {"kind": "int"}, "optional": true, "default": -1, "min": -1, "max": null, "max_len": null, "len": null},
+		],
+	},
+	"key_request": {
+		"direction": "engine_to_console",
+		"fields": [
+			{"name": "name", "type": {"kind": "str"}, "optional": false, "default": null, "min": null, "max": null, "max_len": 64, "len": null},
+			{"name": "public_key", "type": {"kind": "str"}, "optional": false, "default": null, "min": null, "max": null, "max_len": 40, "len": null},
+		],
+	},
+	"console_key": {
+		"direction": "console_to_engine",
+		"fields": [
+			{"name": "public_key", "type": {"kind": "str"}, "optional": false, "default": null, "min": null, "max": null, "max_len": 40, "len": null},
+			{"name": "console_name", "type": {"kind": "str"}, "optional": false, "default": null, "min": null, "max": null, "max_len": 64, "len": null},
+			{"name": "pairing_open", "type": {"kind": "bool"}, "optional": false, "default": null, "min": null, "max": null, "max_len": null, "len": null},
 		],
 	},
 	"scene_catalogue": {
@@ -375,6 +396,23 @@ static func error(p_code: String, p_text: String, p_ref_type: String = "", p_ref
 		"text": p_text,
 		"ref_type": p_ref_type,
 		"ref_id": p_ref_id,
+	}
+
+# Sent to the console's pairing port (main port + 1, no encryption) to learn the console's public key before the first encrypted connection. Nothing secret travels: both sides then show a pairing code made from both public keys, which a technician compares. (engine to console)
+static func key_request(p_name: String, p_public_key: String) -> Dictionary:
+	return {
+		"type": "key_request",
+		"name": p_name,
+		"public_key": p_public_key,
+	}
+
+# The pairing port's answer to key_request: the console's public key to pin, and whether the console is accepting pairing requests now. (console to engine)
+static func console_key(p_public_key: String, p_console_name: String, p_pairing_open: bool) -> Dictionary:
+	return {
+		"type": "console_key",
+		"public_key": p_public_key,
+		"console_name": p_console_name,
+		"pairing_open": p_pairing_open,
 	}
 
 # The scenes the engine offers and each scene's stimulus parameters. Sent after welcome and whenever the offer changes. (engine to console)

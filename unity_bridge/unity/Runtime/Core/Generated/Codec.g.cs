@@ -20,6 +20,8 @@ namespace Vrclinic.Protocol
                 case "bye": direction = Direction.Both; return true;
                 case "heartbeat": direction = Direction.Both; return true;
                 case "error": direction = Direction.Both; return true;
+                case "key_request": direction = Direction.EngineToConsole; return true;
+                case "console_key": direction = Direction.ConsoleToEngine; return true;
                 case "scene_catalogue": direction = Direction.EngineToConsole; return true;
                 case "load_scene": direction = Direction.ConsoleToEngine; return true;
                 case "scene_status": direction = Direction.EngineToConsole; return true;
@@ -41,7 +43,7 @@ namespace Vrclinic.Protocol
         }
 
         /// <summary>Every message type of this protocol version, in declared order.</summary>
-        public static readonly string[] MessageTypes = { "hello", "welcome", "bye", "heartbeat", "error", "scene_catalogue", "load_scene", "scene_status", "set_parameter", "parameter_applied", "make_safe", "pause", "resume", "prompt", "prompt_answer", "marker", "safety_event", "telemetry", "mirror_settings", "mirror_frame", "mirror_ack" };
+        public static readonly string[] MessageTypes = { "hello", "welcome", "bye", "heartbeat", "error", "key_request", "console_key", "scene_catalogue", "load_scene", "scene_status", "set_parameter", "parameter_applied", "make_safe", "pause", "resume", "prompt", "prompt_answer", "marker", "safety_event", "telemetry", "mirror_settings", "mirror_frame", "mirror_ack" };
 
         static ProtocolMessage DecodeBody(string type, MsgMap raw, DecodeContext ctx)
         {
@@ -52,6 +54,8 @@ namespace Vrclinic.Protocol
                 case "bye": return DecodeBye(raw, "", ctx);
                 case "heartbeat": return DecodeHeartbeat(raw, "", ctx);
                 case "error": return DecodeError(raw, "", ctx);
+                case "key_request": return DecodeKeyRequest(raw, "", ctx);
+                case "console_key": return DecodeConsoleKey(raw, "", ctx);
                 case "scene_catalogue": return DecodeSceneCatalogue(raw, "", ctx);
                 case "load_scene": return DecodeLoadScene(raw, "", ctx);
                 case "scene_status": return DecodeSceneStatus(raw, "", ctx);
@@ -81,6 +85,8 @@ namespace Vrclinic.Protocol
                 case "bye": return 2;
                 case "heartbeat": return 5;
                 case "error": return 4;
+                case "key_request": return 2;
+                case "console_key": return 3;
                 case "scene_catalogue": return 1;
                 case "load_scene": return 2;
                 case "scene_status": return 5;
@@ -111,6 +117,8 @@ namespace Vrclinic.Protocol
                 case "bye": EncodeBye(w, (Bye)message, ""); return;
                 case "heartbeat": EncodeHeartbeat(w, (Heartbeat)message, ""); return;
                 case "error": EncodeError(w, (Error)message, ""); return;
+                case "key_request": EncodeKeyRequest(w, (KeyRequest)message, ""); return;
+                case "console_key": EncodeConsoleKey(w, (ConsoleKey)message, ""); return;
                 case "scene_catalogue": EncodeSceneCatalogue(w, (SceneCatalogue)message, ""); return;
                 case "load_scene": EncodeLoadScene(w, (LoadScene)message, ""); return;
                 case "scene_status": EncodeSceneStatus(w, (SceneStatus)message, ""); return;
@@ -581,6 +589,7 @@ namespace Vrclinic.Protocol
                 n++;
                 var n22 = Fields.Int(v, prefix + "seq");
                 if (n22 < 0L) throw Fields.BelowMin(prefix + "seq", n22, "0");
+                if (n22 > 9007199254740991L) throw Fields.AboveMax(prefix + "seq", n22, "9007199254740991");
                 m.Seq = n22;
             }
             else throw Fields.Missing(prefix + "seq");
@@ -619,6 +628,7 @@ namespace Vrclinic.Protocol
             // type and id were written by the caller, with a map header for both and the fields
             w.WriteString("seq");
             if (m.Seq < 0L) throw Fields.BelowMin(prefix + "seq", m.Seq, "0");
+            if (m.Seq > 9007199254740991L) throw Fields.AboveMax(prefix + "seq", m.Seq, "9007199254740991");
             w.WriteInt(m.Seq);
             w.WriteString("sent_at");
             Fields.CheckFinite(m.SentAt, prefix + "sent_at");
@@ -684,6 +694,78 @@ namespace Vrclinic.Protocol
             w.WriteString("ref_id");
             if (m.RefId < -1L) throw Fields.BelowMin(prefix + "ref_id", m.RefId, "-1");
             w.WriteInt(m.RefId);
+        }
+
+        static readonly string[] KnownKeyRequest = { "name", "public_key" };
+
+        static KeyRequest DecodeKeyRequest(MsgMap raw, string prefix, DecodeContext ctx)
+        {
+            var m = new KeyRequest();
+            int n = 0;
+            MsgValue v;
+            if (raw.TryGet("name", out v))
+            {
+                n++;
+                m.Name = Fields.Str(v, prefix + "name", 64);
+            }
+            else throw Fields.Missing(prefix + "name");
+            if (raw.TryGet("public_key", out v))
+            {
+                n++;
+                m.PublicKey = Fields.Str(v, prefix + "public_key", 40);
+            }
+            else throw Fields.Missing(prefix + "public_key");
+            if (raw.Count > n + 2) Fields.ExtraFields(raw, KnownKeyRequest, prefix, ctx);
+            return m;
+        }
+
+        static void EncodeKeyRequest(MsgPackWriter w, KeyRequest m, string prefix)
+        {
+            // type and id were written by the caller, with a map header for both and the fields
+            w.WriteString("name");
+            w.WriteString(Fields.CheckStr(m.Name, prefix + "name", 64));
+            w.WriteString("public_key");
+            w.WriteString(Fields.CheckStr(m.PublicKey, prefix + "public_key", 40));
+        }
+
+        static readonly string[] KnownConsoleKey = { "public_key", "console_name", "pairing_open" };
+
+        static ConsoleKey DecodeConsoleKey(MsgMap raw, string prefix, DecodeContext ctx)
+        {
+            var m = new ConsoleKey();
+            int n = 0;
+            MsgValue v;
+            if (raw.TryGet("public_key", out v))
+            {
+                n++;
+                m.PublicKey = Fields.Str(v, prefix + "public_key", 40);
+            }
+            else throw Fields.Missing(prefix + "public_key");
+            if (raw.TryGet("console_name", out v))
+            {
+                n++;
+                m.ConsoleName = Fields.Str(v, prefix + "console_name", 64);
+            }
+            else throw Fields.Missing(prefix + "console_name");
+            if (raw.TryGet("pairing_open", out v))
+            {
+                n++;
+                m.PairingOpen = Fields.Bool(v, prefix + "pairing_open");
+            }
+            else throw Fields.Missing(prefix + "pairing_open");
+            if (raw.Count > n + 2) Fields.ExtraFields(raw, KnownConsoleKey, prefix, ctx);
+            return m;
+        }
+
+        static void EncodeConsoleKey(MsgPackWriter w, ConsoleKey m, string prefix)
+        {
+            // type and id were written by the caller, with a map header for both and the fields
+            w.WriteString("public_key");
+            w.WriteString(Fields.CheckStr(m.PublicKey, prefix + "public_key", 40));
+            w.WriteString("console_name");
+            w.WriteString(Fields.CheckStr(m.ConsoleName, prefix + "console_name", 64));
+            w.WriteString("pairing_open");
+            w.WriteBool(m.PairingOpen);
         }
 
         static readonly string[] KnownSceneCatalogue = { "scenes" };

@@ -14,6 +14,9 @@ namespace Vrclinic.Bridge
         /// <summary>A <c>error</c> arrived: The sender could not accept a message the peer sent. The link stays up.
         /// Arguments: the message, its envelope id.</summary>
         public event Action<Error, long> ErrorReceived;
+        /// <summary>A <c>console_key</c> arrived: The pairing port's answer to key_request: the console's public key to pin, and whether the console is accepting pairing requests now.
+        /// Arguments: the message, its envelope id.</summary>
+        public event Action<ConsoleKey, long> ConsoleKeyReceived;
         /// <summary>A <c>load_scene</c> arrived: Load a scene, optionally with starting values for some of its parameters.
         /// Arguments: the message, its envelope id.</summary>
         public event Action<LoadScene, long> LoadSceneReceived;
@@ -45,6 +48,7 @@ namespace Vrclinic.Bridge
             {
                 case Bye.Type: Invoke(ByeReceived, (Bye)message, id); break;
                 case Error.Type: Invoke(ErrorReceived, (Error)message, id); break;
+                case ConsoleKey.Type: Invoke(ConsoleKeyReceived, (ConsoleKey)message, id); break;
                 case LoadScene.Type: Invoke(LoadSceneReceived, (LoadScene)message, id); break;
                 case SetParameter.Type: Invoke(SetParameterReceived, (SetParameter)message, id); break;
                 case MakeSafe.Type: Invoke(MakeSafeReceived, (MakeSafe)message, id); break;

@@ -6,13 +6,13 @@ using System.Collections.Generic;
 
 namespace Vrclinic.Protocol
 {
-    /// <summary>The protocol this code speaks (vrclinic 1.0).</summary>
+    /// <summary>The protocol this code speaks (vrclinic 1.1).</summary>
     public static class ProtocolVersion
     {
         public const string Name = "vrclinic";
         public const int Major = 1;
-        public const int Minor = 0;
-        public const string Text = "1.0";
+        public const int Minor = 1;
+        public const string Text = "1.1";
     }
 
     /// <summary>Limits enforced before decoding allocates anything (SPEC.md, section 9).</summary>
@@ -38,6 +38,9 @@ namespace Vrclinic.Protocol
         DuplicateName,
         Refused,
         Restarting,
+        NotPaired,
+        Revoked,
+        Flooding,
     }
 
     /// <summary>What was wrong with a message a peer sent.</summary>
@@ -54,6 +57,9 @@ namespace Vrclinic.Protocol
         UnknownParameter,
         OutOfRange,
         Busy,
+        RateLimited,
+        Unexpected,
+        BadTime,
     }
 
     /// <summary>What the engine is showing.</summary>
@@ -89,7 +95,7 @@ namespace Vrclinic.Protocol
     /// <summary>Enum values as they travel on the wire (their snake_case names).</summary>
     public static class EnumWire
     {
-        public static readonly string[] ByeReasonValues = { "shutdown", "version_mismatch", "duplicate_name", "refused", "restarting" };
+        public static readonly string[] ByeReasonValues = { "shutdown", "version_mismatch", "duplicate_name", "refused", "restarting", "not_paired", "revoked", "flooding" };
 
         public static string ToWire(ByeReason value)
         {
@@ -100,6 +106,9 @@ namespace Vrclinic.Protocol
                 case ByeReason.DuplicateName: return "duplicate_name";
                 case ByeReason.Refused: return "refused";
                 case ByeReason.Restarting: return "restarting";
+                case ByeReason.NotPaired: return "not_paired";
+                case ByeReason.Revoked: return "revoked";
+                case ByeReason.Flooding: return "flooding";
                 default: throw new ArgumentOutOfRangeException("value", value, "not a ByeReason");
             }
         }
@@ -113,11 +122,14 @@ namespace Vrclinic.Protocol
                 case "duplicate_name": value = ByeReason.DuplicateName; return true;
                 case "refused": value = ByeReason.Refused; return true;
                 case "restarting": value = ByeReason.Restarting; return true;
+                case "not_paired": value = ByeReason.NotPaired; return true;
+                case "revoked": value = ByeReason.Revoked; return true;
+                case "flooding": value = ByeReason.Flooding; return true;
                 default: value = default(ByeReason); return false;
             }
         }
 
-        public static readonly string[] ErrorCodeValues = { "malformed", "too_large", "too_deep", "unknown_type", "wrong_direction", "invalid_field", "not_connected", "unknown_scene", "unknown_parameter", "out_of_range", "busy" };
+        public static readonly string[] ErrorCodeValues = { "malformed", "too_large", "too_deep", "unknown_type", "wrong_direction", "invalid_field", "not_connected", "unknown_scene", "unknown_parameter", "out_of_range", "busy", "rate_limited", "unexpected", "bad_time" };
 
         public static string ToWire(ErrorCode value)
         {
@@ -134,6 +146,9 @@ namespace Vrclinic.Protocol
                 case ErrorCode.UnknownParameter: return "unknown_parameter";
                 case ErrorCode.OutOfRange: return "out_of_range";
                 case ErrorCode.Busy: return "busy";
+                case ErrorCode.RateLimited: return "rate_limited";
+                case ErrorCode.Unexpected: return "unexpected";
+                case ErrorCode.BadTime: return "bad_time";
                 default: throw new ArgumentOutOfRangeException("value", value, "not a ErrorCode");
             }
         }
@@ -153,6 +168,9 @@ namespace Vrclinic.Protocol
                 case "unknown_parameter": value = ErrorCode.UnknownParameter; return true;
                 case "out_of_range": value = ErrorCode.OutOfRange; return true;
                 case "busy": value = ErrorCode.Busy; return true;
+                case "rate_limited": value = ErrorCode.RateLimited; return true;
+                case "unexpected": value = ErrorCode.Unexpected; return true;
+                case "bad_time": value = ErrorCode.BadTime; return true;
                 default: value = default(ErrorCode); return false;
             }
         }
@@ -370,7 +388,7 @@ namespace Vrclinic.Protocol
         public override string TypeName { get { return Type; } }
         public override Direction Direction { get { return Direction.Both; } }
 
-        /// <summary>Sender's heartbeat counter, +1 per beat; a receiver ignores beats not newer than the last it accepted.</summary>
+        /// <summary>Sender's heartbeat counter, from 0 on every new connection (after each welcome), +1 per beat; a receiver ignores beats not newer than the last it accepted on this connection.</summary>
         public long Seq { get; set; }
         /// <summary>Sender clock when this beat was sent (t3). [s]</summary>
         public double SentAt { get; set; }
@@ -397,6 +415,34 @@ namespace Vrclinic.Protocol
         public string RefType { get; set; } = "";
         /// <summary>Envelope id of the message this error refers to; -1 when it could not be read.</summary>
         public long RefId { get; set; } = -1L;
+    }
+
+    /// <summary>Sent to the console's pairing port (main port + 1, no encryption) to learn the console's public key before the first encrypted connection. Nothing secret travels: both sides then show a pairing code made from both public keys, which a technician compares. (engine to console)</summary>
+    public sealed class KeyRequest : ProtocolMessage
+    {
+        public const string Type = "key_request";
+        public override string TypeName { get { return Type; } }
+        public override Direction Direction { get { return Direction.EngineToConsole; } }
+
+        /// <summary>The headset's name, proposed for the console's device list.</summary>
+        public string Name { get; set; } = "";
+        /// <summary>The headset's CURVE public key, Z85-encoded (40 characters).</summary>
+        public string PublicKey { get; set; } = "";
+    }
+
+    /// <summary>The pairing port's answer to key_request: the console's public key to pin, and whether the console is accepting pairing requests now. (console to engine)</summary>
+    public sealed class ConsoleKey : ProtocolMessage
+    {
+        public const string Type = "console_key";
+        public override string TypeName { get { return Type; } }
+        public override Direction Direction { get { return Direction.ConsoleToEngine; } }
+
+        /// <summary>The console's CURVE public key, Z85-encoded (40 characters): pin it and use it as the CURVE server key.</summary>
+        public string PublicKey { get; set; } = "";
+        /// <summary>The console's name, to show on the headset.</summary>
+        public string ConsoleName { get; set; } = "";
+        /// <summary>True while a technician has opened pairing on the console (Devices, Pair a headset); otherwise an unpaired key is refused at the encrypted port.</summary>
+        public bool PairingOpen { get; set; }
     }
 
     /// <summary>The scenes the engine offers and each scene's stimulus parameters. Sent after welcome and whenever the offer changes. (engine to console)</summary>
