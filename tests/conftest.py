@@ -41,8 +41,11 @@ os.environ["LSLAPICFG"] = lsl_config()
 # Qt widgets are real but drawn offscreen; the console's own files go to a throwaway home.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ["VRCLINIC_HOME"] = tempfile.mkdtemp(prefix="vrclinic-home-")
+# Secrets (the audit key, link keys) in 0600 files under that home, never the developer's own keyring.
+os.environ["VRCLINIC_SECRETS"] = "files"
 
 from protocol.link import ConsoleLink, LinkConfig  # noqa: E402
+from protocol.security import EngineKeys, KeyPair  # noqa: E402
 from protocol.timing import now  # noqa: E402
 
 
@@ -302,14 +305,35 @@ class VrclinicProcess:
             self.proc.stdout.close()
 
 
+def pair_local(name: str) -> Path:
+    """Pair a headset named ``name`` with the console processes a test starts (they read this
+    process's VRCLINIC_HOME): returns its keys file, for ``headset-sim --keys``."""
+    from console.core.paths import data_dir
+    from console.session.devices import link_identity, pair_local_headset
+
+    keys, devices = link_identity(data_dir())
+    path = data_dir() / "headsets" / f"{name}-{os.getpid()}-{random.randrange(10**9)}.keys.json"
+    pair_local_headset(devices, keys, name, path)
+    return path
+
+
+def pair_engine(link: ConsoleLink, name: str) -> EngineKeys:
+    """Keys for an engine that ``link`` admits as ``name``: what pairing leaves behind."""
+    keys = EngineKeys(KeyPair.generate(), link.public_key)
+    link.pair(keys.own.public, name)
+    return keys
+
+
 class SimThread:
     """The simulated headset, run by its own engine-loop thread in this process."""
 
-    def __init__(self, endpoint: str, name: str = "patient-room", answer_delay_s: float = 0.1):
+    def __init__(self, endpoint: str, name: str = "patient-room", answer_delay_s: float = 0.1, *, keys: EngineKeys):
         from unity_bridge.sim.headset import SimulatedHeadset
 
         self.log: list[str] = []
-        self.sim = SimulatedHeadset(endpoint, name, answer_delay_s=answer_delay_s, seed=1, log=self.log.append)
+        self.sim = SimulatedHeadset(
+            endpoint, name, answer_delay_s=answer_delay_s, seed=1, log=self.log.append, keys=keys
+        )
         self.thread = threading.Thread(target=self.sim.run, name=f"sim-{name}", daemon=True)
         self.thread.start()
 
@@ -322,8 +346,9 @@ class SimThread:
 def sims() -> Iterator[Callable[..., SimThread]]:
     started: list[SimThread] = []
 
-    def start(endpoint: str, name: str = "patient-room", **kwargs: Any) -> SimThread:
-        sim = SimThread(endpoint, name, **kwargs)
+    def start(link: ConsoleLink, name: str = "patient-room", **kwargs: Any) -> SimThread:
+        """A simulated headset paired with ``link`` and connected to it."""
+        sim = SimThread(link.endpoint, name, keys=pair_engine(link, name), **kwargs)
         started.append(sim)
         return sim
 

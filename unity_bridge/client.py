@@ -22,15 +22,19 @@ from __future__ import annotations
 
 import itertools
 import math
+import os
 import threading
 import uuid
 from dataclasses import dataclass
 from enum import StrEnum
+from pathlib import Path
 
 import zmq
+from zmq.utils.monitor import parse_monitor_message
 
-from protocol import codec, messages
+from protocol import codec, messages, security
 from protocol.codec import ProtocolError
+from protocol.security import EngineKeys, KeyProblem
 from protocol.timing import PeerClock, now
 from protocol.waker import Waker
 
@@ -38,7 +42,7 @@ from protocol.waker import Waker
 class EngineState(StrEnum):
     CONNECTING = "connecting"  # sending hello until a welcome arrives
     CONNECTED = "connected"
-    REFUSED = "refused"  # the console refused us (version, duplicate name): a person must act
+    REFUSED = "refused"  # the console refused us (version, name, pairing, revoked): a person must act
     CLOSED = "closed"
 
 
@@ -68,6 +72,11 @@ class ConsoleBack:
 
 @dataclass(frozen=True, slots=True)
 class Refused:
+    """The console refused us; a person must act. ``reason``: version_mismatch,
+    duplicate_name, not_paired or revoked ends the link (state REFUSED); not_admitted (the
+    console refused our key during the encrypted handshake) keeps trying, so that the
+    headset connects by itself once a technician pairs it."""
+
     reason: str
     text: str
 
@@ -87,6 +96,54 @@ EngineEvent = Connected | ConsoleGone | ConsoleBack | Refused | Received
 _LINK_LEVEL = frozenset(
     {messages.Welcome, messages.Heartbeat, messages.MirrorAck, messages.MirrorSettings, messages.Bye, messages.Error}
 )
+
+
+_REFUSALS = frozenset(
+    {
+        messages.ByeReason.VERSION_MISMATCH,
+        messages.ByeReason.DUPLICATE_NAME,
+        messages.ByeReason.NOT_PAIRED,
+        messages.ByeReason.REVOKED,
+    }
+)
+
+
+def keys_from_environment() -> EngineKeys | None:
+    """The keys file named by VRCLINIC_KEYS (how the conformance suite hands a client its
+    keys), or None when the variable is not set. Raises KeyProblem for an unusable file."""
+    path = os.environ.get("VRCLINIC_KEYS")
+    return security.read_keys_file(Path(path)) if path else None
+
+
+def request_console_key(
+    pairing_endpoint: str, name: str, keys: EngineKeys, timeout_s: float = 5.0
+) -> messages.ConsoleKey:
+    """Ask a console's pairing port for its public key (the first step of pairing; the
+    engine's thread, blocking up to ``timeout_s``). Show the technician
+    ``security.pairing_code(answer.public_key, keys.own.public)`` next, then connect with
+    ``keys.with_console(answer.public_key)``. Raises KeyProblem in words on no answer."""
+    ctx = zmq.Context.instance()
+    sock = ctx.socket(zmq.DEALER)
+    sock.setsockopt(zmq.LINGER, 0)
+    sock.setsockopt(zmq.MAXMSGSIZE, 4096)
+    try:
+        sock.connect(pairing_endpoint)
+        sock.send(codec.encode(messages.KeyRequest(name=name[:64], public_key=keys.own.public), 1))
+        if not sock.poll(round(timeout_s * 1000)):
+            raise KeyProblem(
+                f"no answer from the console's pairing port {pairing_endpoint} within {timeout_s:g} s: "
+                "check the console's address and that it is running"
+            )
+        try:
+            received = codec.Decoder("engine").decode(sock.recv())
+        except ProtocolError as exc:
+            raise KeyProblem(f"the pairing port {pairing_endpoint} answered something unreadable: {exc}") from None
+        if received is None or not isinstance(received.message, messages.ConsoleKey):
+            raise KeyProblem(f"the pairing port {pairing_endpoint} did not answer with the console's key")
+        security.check_key(received.message.public_key, "console's public key")
+        return received.message
+    finally:
+        sock.close(0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,7 +176,12 @@ class EngineClient:
         heartbeat_interval_s: float = 0.1,
         lost_after_s: float = 2.0,
         context: zmq.Context | None = None,
+        keys: EngineKeys | None = None,
+        insecure: bool = False,
     ):
+        """``keys``: this engine's key pair and the console's pinned public key; without
+        them, the keys file named by the environment variable VRCLINIC_KEYS. ``insecure``
+        connects without encryption, which only a console's lab-bench port accepts."""
         self.console = console
         self.name = name
         self.engine = engine
@@ -155,6 +217,16 @@ class EngineClient:
         self._own_context = context is None
         self._ctx = context or zmq.Context()
         self._socket = self._ctx.socket(zmq.DEALER)
+        self.keys = None if insecure else (keys or keys_from_environment())
+        if self.keys is not None:
+            security.make_curve_client(self._socket, self.keys)
+        elif not insecure:
+            self._socket.close(0)
+            raise KeyProblem(
+                "no keys for the encrypted link: pass keys=, or set VRCLINIC_KEYS to this headset's keys "
+                "file (pair it first: vrclinic headset-sim --pair)"
+            )
+        self._not_admitted_said = False
         for option, value in (
             (zmq.LINGER, 0),
             (zmq.IMMEDIATE, 1),
@@ -167,8 +239,13 @@ class EngineClient:
             (zmq.MAXMSGSIZE, codec.LIMITS.max_control_frame_bytes + 1024),
         ):
             self._socket.setsockopt(option, value)
+        self._monitor = self._socket.get_monitor_socket(zmq.EVENT_HANDSHAKE_FAILED_AUTH | zmq.EVENT_HANDSHAKE_SUCCEEDED)
         self._socket.connect(console)
-        self._watched = [(self._socket, zmq.POLLIN), (self._waker.fileno(), zmq.POLLIN)]
+        self._watched = [
+            (self._socket, zmq.POLLIN),
+            (self._waker.fileno(), zmq.POLLIN),
+            (self._monitor, zmq.POLLIN),
+        ]
 
     # -- estimates --------------------------------------------------------------------
     @property
@@ -227,6 +304,8 @@ class EngineClient:
             for item, _ in zmq.zmq_poll(self._watched, math.ceil(wait * 1000)):
                 if item is self._socket:
                     self._read_one(events)
+                elif item is self._monitor:
+                    self._on_handshake_event(events)
                 else:
                     self._waker.drain()
             if events:
@@ -240,12 +319,27 @@ class EngineClient:
         if self.state == EngineState.CONNECTED:
             self.send(messages.Bye(reason=messages.ByeReason.SHUTDOWN, text=text))
         self.state = EngineState.CLOSED
+        self._socket.disable_monitor()
+        self._monitor.close(0)
         self._socket.close(0)
         self._waker.close()
         if self._own_context:
             self._ctx.term()
 
     # -- internals (the engine's thread) ----------------------------------------------
+    def _on_handshake_event(self, events: list[EngineEvent]) -> None:
+        """The encrypted handshake failed (the console refused our key) or succeeded."""
+        event = parse_monitor_message(self._monitor.recv_multipart())
+        if event["event"] == zmq.EVENT_HANDSHAKE_SUCCEEDED:
+            self._not_admitted_said = False
+        elif not self._not_admitted_said:  # say it once, not at every reconnection attempt
+            self._not_admitted_said = True
+            text = (
+                "The console refused this headset's key: it is not paired with that console (or was removed). "
+                "Ask the technician to open Devices, Pair a headset, on the console."
+            )
+            events.append(Refused("not_admitted", text))
+
     def _next_due(self, t: float) -> float:
         due = [t + 0.05]
         if self.state == EngineState.CONNECTING:
@@ -358,10 +452,11 @@ class EngineClient:
             events.append(Refused("version_mismatch", text))
             return
         self._decoder.peer_minor = welcome.protocol_minor
-        if self.welcome is not None and welcome.session_id != self.welcome.session_id:
-            # Another console run: it numbers its heartbeats from 0 again. Without this, its
-            # beats would look like duplicates of the old console's and the watchdog would trip.
-            self._clock.restart_sequence()
+        # Every welcome: the console's next beat counts whatever its number (a console that
+        # started over numbers from 0), so no number from before, even 2**53 - 1, wedges us.
+        self._clock.restart_sequence()
+        if self.state != EngineState.CONNECTED:
+            self._beat_seq = itertools.count(0)  # a new connection: we number from 0 again
         resumed = self._had_session
         self.welcome = welcome
         self.heartbeat_interval_s = welcome.heartbeat_interval_ms / 1000
@@ -386,7 +481,9 @@ class EngineClient:
         events.append(ConsoleBack(t - (self._gone_at or t)))
 
     def _on_bye(self, bye: messages.Bye, t: float, events: list[EngineEvent]) -> None:
-        if bye.reason in (messages.ByeReason.VERSION_MISMATCH, messages.ByeReason.DUPLICATE_NAME):
+        if bye.reason in _REFUSALS:
+            if self.state == EngineState.CONNECTED and not self.console_gone:
+                self._trip(f"the console refused us ({bye.reason}: {bye.text})", None, t, events)
             self.state = EngineState.REFUSED
             events.append(Refused(str(bye.reason), bye.text))
             return

@@ -9,6 +9,7 @@ link's own thread inside :class:`~protocol.link.ConsoleLink`.
 from __future__ import annotations
 
 import queue
+import sys
 from collections.abc import Callable
 
 from protocol import messages
@@ -138,7 +139,16 @@ def describe(msg: messages.Message) -> str:
 
 def run_monitor(bind: str, duration_s: float | None, quiet_telemetry: bool = True) -> int:
     """``vrclinic monitor``: listen on ``bind`` and print until Ctrl+C or ``duration_s``."""
-    link = ConsoleLink(LinkConfig(bind=bind))
+    from console.core.paths import data_dir
+    from console.core.secrets import SecretError
+    from console.session.devices import DeviceListError, link_identity
+
+    try:
+        keys, devices = link_identity(data_dir())
+    except (SecretError, DeviceListError) as exc:
+        print(f"vrclinic monitor: {exc}", file=sys.stderr)
+        return 2
+    link = ConsoleLink(LinkConfig(bind=bind, keys=keys, devices=devices.paired()))
 
     def out(text: str) -> None:
         if quiet_telemetry and "telemetry:" in text:

@@ -1,9 +1,13 @@
-"""Where the link's threads meet Qt: link events re-emitted as a Qt signal into the GUI
-thread, and mirror frames decoded off the GUI thread.
+"""Where the link's threads meet Qt: link events handed to the GUI thread in batches, and
+mirror frames decoded off the GUI thread.
 
 Threads:
 - the link thread calls :meth:`LinkBridge._from_link_thread` (via ConsoleLink's on_event):
-  it only emits a signal or wakes the decoder, never touches widgets;
+  it only queues the event (and wakes the GUI thread when the queue was empty) or wakes
+  the decoder, never touches widgets;
+- the GUI thread takes the queued events in :meth:`LinkBridge._deliver`, for at most
+  :data:`SLICE_S` a turn: whatever a headset sends, the GUI thread's timers (the heartbeats
+  to every headset among them) get their turn in between;
 - the decoder thread (``vrclinic-mirror``) takes the newest frame of a headset from the
   link (latest wins: frames that arrived meanwhile were already replaced), decodes the JPEG
   into a QImage (QImage, unlike QPixmap, may be built outside the GUI thread) and emits it;
@@ -14,16 +18,21 @@ Threads:
 from __future__ import annotations
 
 import threading
+from collections import deque
 from collections.abc import Callable
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal, Slot
 from PySide6.QtGui import QImage
 
 from protocol.link import ConsoleLink, LinkConfig, LinkEvent, MirrorFrameReady
+from protocol.timing import now
+
+SLICE_S = 0.02  # the longest the GUI thread spends on link events before its other work
 
 
 class LinkBridge(QObject):
     event = Signal(object)  # a LinkEvent, delivered in the GUI thread
+    _events_waiting = Signal()  # emitted in the link thread, received in the GUI thread
     frame = Signal(str, QImage, object, float, int)  # name, image, captured_at (console clock | None), received_at, seq
 
     def __init__(self, config: LinkConfig, parent: QObject | None = None, *, accepting: bool = True):
@@ -40,6 +49,10 @@ class LinkBridge(QObject):
         self._gate_lock = threading.Lock()
         self._open = False
         self._early: list[LinkEvent] = []
+        self._inbox: deque[LinkEvent] = deque()
+        self._delivery_due = False  # a _deliver call is queued or running (under _gate_lock)
+        self.longest_backlog = 0  # most events waiting at once (a flood shows here)
+        self._events_waiting.connect(self._deliver)
         self.link = ConsoleLink(config, on_event=self._from_link_thread, accepting=accepting)
         self._decoder = threading.Thread(target=self._decode_loop, name="vrclinic-mirror", daemon=True)
         self._decoder.start()
@@ -57,7 +70,11 @@ class LinkBridge(QObject):
                 # joins now must not be lost, so hold its events until open() is called.
                 self._early.append(event)
                 return
-        self.event.emit(event)
+            self._inbox.append(event)
+            if self._delivery_due:
+                return  # the GUI thread will take it with the others
+            self._delivery_due = True
+        self._events_waiting.emit()
 
     def open(self) -> None:
         """GUI thread, once the receivers are connected: deliver what came in meanwhile."""
@@ -65,6 +82,24 @@ class LinkBridge(QObject):
             early, self._early, self._open = self._early, [], True
         for event in early:
             self.event.emit(event)
+
+    @Slot()
+    def _deliver(self) -> None:
+        """GUI thread: hand the waiting events to the receivers, for at most SLICE_S; the
+        rest on a later turn of the event loop, after the timers that are due."""
+        deadline = now() + SLICE_S
+        inbox = self._inbox
+        self.longest_backlog = max(self.longest_backlog, len(inbox))
+        while True:
+            with self._gate_lock:
+                if not inbox:
+                    self._delivery_due = False
+                    return
+                event = inbox.popleft()
+            self.event.emit(event)
+            if now() >= deadline:
+                QTimer.singleShot(0, self._deliver)
+                return
 
     def _decode_loop(self) -> None:
         """The decoder thread."""

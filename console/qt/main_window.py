@@ -36,13 +36,17 @@ from console.core.signals import ViewFailure, view_failures
 from console.physio.live_metrics import LiveMetrics, LiveReading
 from console.qt.bridge import LinkBridge
 from console.qt.clinic_panel import ClinicPanel
+from console.qt.devices_dialog import DevicesDialog
 from console.qt.mirror_view import MirrorView
 from console.qt.panels import EventLog, HeadsetsPanel, SelfReportPanel, StimulusPanel
 from console.qt.recording_bar import RecordingBar
 from console.qt.style import STYLE
+from console.session.devices import DeviceList
 from console.session.model import Mark, SessionModel
-from protocol.link import HeadsetState
+from protocol.link import HeadsetState, PairingEnded, PairingRequested, PairingWindow
 from protocol.timing import now
+
+PAIRING_EVENTS = (PairingRequested, PairingEnded, PairingWindow)
 
 MAKE_SAFE_KEYS = ("Esc", "F12")
 
@@ -64,6 +68,7 @@ class MainWindow(QMainWindow):
         clinic: ClinicPanel | None = None,
         parent: QWidget | None = None,
         *,
+        devices: DeviceList | None = None,
         plots_after_first_paint: bool = False,
     ):
         """GUI thread. ``plots_after_first_paint``: the timeline's plot is built once the
@@ -71,6 +76,8 @@ class MainWindow(QMainWindow):
         super().__init__(parent)
         self.model, self.bridge, self.physio, self.recording = model, bridge, physio, recording
         self.live, self.clinic = live, clinic
+        self.devices = devices  # the paired headsets (Devices…); None: no device management here
+        self.devices_dialog: DevicesDialog | None = None
         self._reading: LiveReading | None = None  # the newest, as show_reading got it
         self.setWindowTitle("vrclinic — live session")
         self.setStyleSheet(STYLE)
@@ -105,6 +112,9 @@ class MainWindow(QMainWindow):
             bar.addSpacing(16)
             bar.addWidget(recording)
             self._session_menu(recording)
+        if devices is not None:
+            tools = self.menuBar().addMenu("&Devices")
+            tools.addAction("Paired headsets and pairing…", self.show_devices).setShortcut(QKeySequence("Ctrl+Shift+D"))
 
         self.banner = QLabel("")
         self.banner.setObjectName("banner")
@@ -197,7 +207,10 @@ class MainWindow(QMainWindow):
         self.stats_timer = QTimer(self, interval=500)
         self.stats_timer.timeout.connect(self._tick)
         self.stats_timer.start()
-        self.statusBar().showMessage(f"Listening for headsets on {bridge.link.endpoint}")
+        paired = len(devices.paired()) if devices is not None else 0
+        self.statusBar().showMessage(
+            f"Listening for headsets on {bridge.link.endpoint} · encrypted · {paired} paired (Devices…)"
+        )
         # A part of the window that failed stays named here (the status message above is
         # rewritten every tick): the session goes on, and the therapist knows what to distrust.
         self.view_problem = QLabel("")
@@ -264,7 +277,25 @@ class MainWindow(QMainWindow):
     # -- from the link ----------------------------------------------------------------
     @Slot(object)
     def on_link_event(self, event: object) -> None:
+        if isinstance(event, PAIRING_EVENTS):
+            if self.devices is not None:
+                if isinstance(event, PairingRequested):
+                    self.show_devices()  # a technician asked for it: put it in front
+                if self.devices_dialog is not None:
+                    self.devices_dialog.on_link_event(event)
+            return
         self.model.apply(event)
+
+    @Slot()
+    def show_devices(self) -> None:
+        """Devices…: the paired headsets, pairing, renaming and revoking (technicians)."""
+        if self.devices is None:
+            return
+        if self.devices_dialog is None:
+            self.devices_dialog = DevicesDialog(self.bridge.link, self.devices, self)
+        self.devices_dialog.refresh()
+        self.devices_dialog.show()
+        self.devices_dialog.raise_()
 
     @Slot(str, QImage, object, float, int)
     def on_frame(self, name: str, image: QImage, captured_at: float | None, received_at: float, _seq: int) -> None:

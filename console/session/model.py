@@ -363,8 +363,22 @@ class SessionModel:
             self.note("link", h.name, "offers " + ", ".join(s.label for s in msg.scenes))
             self.headset_changed.emit(h.name)
         elif isinstance(msg, messages.SceneStatus):
+            if h.scene(msg.scene_id) is None:
+                self._refuse(h, event, "unknown_scene", f"scene {msg.scene_id!r} is not in this headset's catalogue")
+                return
             self._on_status(h, msg)
         elif isinstance(msg, messages.PromptAnswer):
+            asked = self._open_prompts.get(msg.prompt_id)
+            problem = ""
+            if asked is None:
+                problem = "was never asked"
+            elif asked[0] != h.name:
+                problem = f"was asked of {asked[0]}, not of this headset"
+            elif asked[1] != str(msg.kind):
+                problem = f"asked for {asked[1]}, not {msg.kind}"
+            if problem:
+                self._refuse(h, event, "unexpected", f"an answer to prompt {msg.prompt_id}, which {problem}")
+                return
             self._on_answer(h, msg, event.received_at)
         elif isinstance(msg, messages.SafetyEvent):
             self.note("safety", h.name, f"{msg.kind}: {msg.text}")
@@ -376,6 +390,13 @@ class SessionModel:
             self.note("error", h.name, f"{msg.code}: {msg.text}")
         elif isinstance(msg, messages.Bye):
             self.note("link", h.name, f"said bye: {msg.text}")
+
+    def _refuse(self, h: Headset, event: MessageReceived, code: str, problem: str) -> None:
+        """A valid message that makes no sense now: not shown as data, logged, and the
+        headset told (SPEC, "Errors"), so that a faulty or hostile engine is visible."""
+        msg = event.message
+        self.note("error", h.name, f"refused {msg.TYPE}: {problem}")
+        self.link.send(h.name, messages.Error(code=code, text=problem[:1024], ref_type=msg.TYPE, ref_id=event.msg_id))
 
     def _on_status(self, h: Headset, msg: messages.SceneStatus) -> None:
         changed_scene = msg.scene_id != h.scene_id
@@ -395,7 +416,7 @@ class SessionModel:
             self.parameter_changed.emit(h.name, name)
 
     def _on_answer(self, h: Headset, msg: messages.PromptAnswer, received_at: float) -> None:
-        asked = self._open_prompts.pop(msg.prompt_id, None)
+        self._open_prompts.pop(msg.prompt_id, None)
         response = msg.answered_at - msg.shown_at
         rating = Rating(
             received_at,
@@ -411,6 +432,4 @@ class SessionModel:
             self.mark(f"{msg.kind.upper()} {msg.value}", "rating", received_at)
         else:
             self.note("answer", h.name, f"{msg.kind.upper()} prompt expired without an answer")
-        if asked is None:
-            self.note("error", h.name, f"answer to a prompt this console did not ask ({msg.prompt_id})")
         self.rated.emit(rating)

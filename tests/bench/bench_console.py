@@ -77,7 +77,7 @@ def slider_round_trips() -> list[float]:
     model = SessionModel(bridge.link)
     window = MainWindow(model, bridge)
     window.show()
-    sim = start_headset_sim(bridge.link.endpoint, "bench-gui")
+    sim = start_headset_sim(bridge.link, "bench-gui")
     try:
         deadline = time.perf_counter() + 20
         # A settled window: the headset's controls shown, the timeline (built after the first

@@ -142,14 +142,22 @@ class Listener:
     """A headset (the reference engine client) that timestamps the heartbeats it receives,
     in a thread of this process (which does nothing else meanwhile)."""
 
-    def __init__(self, endpoint: str):
+    def __init__(self, endpoint: str, keys_file: Path):
         from protocol import messages
+        from protocol.security import read_keys_file
         from unity_bridge.client import ConsoleGone, EngineClient
 
         self.arrivals: list[tuple[float, float]] = []  # (received_at, sent_at), both on this machine's clock
         self.trips: list[float] = []  # when the watchdog tripped (not a bye)
         self._gone = ConsoleGone
-        self._client = EngineClient(endpoint, "bench-heartbeat-listener", engine="bench", app_version="1", scenes=[])
+        self._client = EngineClient(
+            endpoint,
+            "bench-heartbeat-listener",
+            engine="bench",
+            app_version="1",
+            scenes=[],
+            keys=read_keys_file(keys_file),
+        )
         clock = self._client._clock  # the client's heartbeat bookkeeping: every beat passes through it
         counted = clock.on_heartbeat
 
@@ -189,12 +197,25 @@ def _lateness_ms(times: list[float], interval_s: float) -> np.ndarray:
     return np.maximum(gaps - interval_s, 0.0) * 1000
 
 
+def pair_listener(home: Path) -> Path:
+    """Pair the listening headset with the console that will run with ``home`` as its data
+    folder (its key pair in files there), before that console starts."""
+    from console.core.secrets import SecretStore
+    from console.session.devices import DeviceList, console_keys, pair_local_headset
+
+    keys = console_keys(SecretStore(folder=home / "secrets", use_keyring=False))
+    path = home / "headsets" / "bench-heartbeat-listener.keys.json"
+    pair_local_headset(DeviceList.load(home / "devices.json"), keys, "bench-heartbeat-listener", path)
+    return path
+
+
 def session(busy: bool, duration_s: float, tmp: Path, env: dict[str, str]) -> dict:
     """One demo session; returns the heartbeat figures."""
     home = tmp / ("busy" if busy else "idle")
     home.mkdir()
     port = free_port()
-    child_env = {**env, "VRCLINIC_HOME": str(home), "PYTHONUNBUFFERED": "1"}
+    child_env = {**env, "VRCLINIC_HOME": str(home), "VRCLINIC_SECRETS": "files", "PYTHONUNBUFFERED": "1"}
+    listener_keys = pair_listener(home)
     log: collections.deque[str] = collections.deque(maxlen=60)
     listener: Listener | None = None
     locker: subprocess.Popen | None = None
@@ -221,7 +242,7 @@ def session(busy: bool, duration_s: float, tmp: Path, env: dict[str, str]) -> di
         for line in proc.stdout:
             log.append(line.rstrip())
             if listener is None and "connected: " in line:  # the demo's headset is in: now the listener
-                listener = Listener(f"tcp://127.0.0.1:{port}")
+                listener = Listener(f"tcp://127.0.0.1:{port}", listener_keys)
             if busy and locker is None and store.exists():
                 locker = subprocess.Popen(
                     [sys.executable, "-c", LOCKER, str(store), str(LOCK_HOLD_S), str(LOCK_GAP_S)],

@@ -13,6 +13,7 @@ alike:
 
 from __future__ import annotations
 
+import os
 import queue
 import subprocess
 import sys
@@ -24,7 +25,7 @@ import zmq
 
 from protocol import messages
 from protocol.link import ConsoleLink, HeadsetJoined, LinkConfig, MessageReceived
-from tests.bench.common import pct, result, start_headset_sim, stop
+from tests.bench.common import paired_keys_file, pct, result, start_headset_sim, stop
 
 ROUND_TRIPS = 10_000
 BLOCK = 100
@@ -90,9 +91,13 @@ class Ours:
         Heartbeats.links.append(self.link)
         self.name = engine
         if engine == "sim":
-            self.proc = start_headset_sim(self.link.endpoint, engine)
+            self.proc = start_headset_sim(self.link, engine)
         else:
-            self.proc = subprocess.Popen([sys.executable, "-m", "tests.bench.echo_engine", self.link.endpoint, engine])
+            keys = paired_keys_file(self.link, engine)
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "tests.bench.echo_engine", self.link.endpoint, engine],
+                env={**os.environ, "VRCLINIC_KEYS": str(keys)},
+            )
         self.wait_for(lambda e: isinstance(e, HeadsetJoined))
         if engine == "sim":
             self.wait_for(

@@ -40,7 +40,7 @@ def codec_floor_ms() -> tuple[float, float]:
 def run() -> dict[str, dict]:
     encode_ms, decode_ms = codec_floor_ms()
     link = ConsoleLink(LinkConfig(bind="tcp://127.0.0.1:*"))
-    sim = start_headset_sim(link.endpoint, "mirror-bench")
+    sim = start_headset_sim(link, "mirror-bench")
     latencies, seqs, behind = [], [], []
     period = 1.0 / FPS
     try:

@@ -5,9 +5,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from protocol.link import ConsoleLink
+from protocol.security import EngineKeys, KeyPair, read_keys_file, write_keys_file
 
 
 def result(value: float, unit: str, **extra: Any) -> dict[str, Any]:
@@ -18,20 +23,21 @@ def pct(samples: list[float] | np.ndarray, q: float) -> float:
     return float(np.percentile(np.asarray(samples), q))
 
 
-def start_headset_sim(endpoint: str, name: str) -> subprocess.Popen:
-    """The simulated headset as its own process, the way a real headset is."""
+def paired_keys_file(link: ConsoleLink, name: str) -> Path:
+    """A keys file for an engine process that ``link`` admits as ``name``."""
+    keys_file = Path(tempfile.mkdtemp(prefix="vrclinic-bench-keys-")) / f"{name}.keys.json"
+    write_keys_file(keys_file, EngineKeys(KeyPair.generate(), link.public_key))
+    link.pair(read_keys_file(keys_file).own.public, name)
+    return keys_file
+
+
+def start_headset_sim(link: ConsoleLink, name: str) -> subprocess.Popen:
+    """The simulated headset as its own process, the way a real headset is, paired with ``link``."""
+    keys_file = paired_keys_file(link, name)
     return subprocess.Popen(
         [
-            sys.executable,
-            "-m",
-            "console",
-            "headset-sim",
-            "--console",
-            endpoint,
-            "--name",
-            name,
-            "--answer-delay",
-            "0",
+            *(sys.executable, "-m", "console", "headset-sim"),
+            *("--console", link.endpoint, "--name", name, "--answer-delay", "0", "--keys", str(keys_file)),
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

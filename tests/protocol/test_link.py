@@ -15,7 +15,7 @@ import msgpack
 import pytest
 import zmq
 
-from protocol import codec, messages
+from protocol import codec, messages, security
 from protocol.link import (
     ConsoleLink,
     HeadsetJoined,
@@ -28,20 +28,28 @@ from protocol.link import (
     PeerRefused,
     SendFailed,
 )
+from protocol.security import EngineKeys, KeyPair, write_keys_file
 from protocol.timing import now
 from tests.bench.echo_engine import answer_at_once
-from tests.conftest import Beater, Collector, wait_until
+from tests.conftest import Beater, Collector, pair_engine, wait_until
 from unity_bridge.client import Connected, EngineClient, EngineState, Refused
 
 
 class RawEngine:
-    """A bare DEALER that speaks frames by hand: for what a well-behaved client never sends."""
+    """A bare DEALER that speaks frames by hand: for what a well-behaved client never sends.
+    Encrypted with a key of its own, which :meth:`hello` pairs under the name it claims
+    (``pair=False``: an unpaired key)."""
 
-    def __init__(self, endpoint: str):
+    def __init__(self, link: ConsoleLink, keys: EngineKeys | None = None, *, pair: bool = True):
+        self.link, self.pair = link, pair
+        self.keys = keys or EngineKeys(KeyPair.generate(), link.public_key)
         self.ctx = zmq.Context()
         self.sock = self.ctx.socket(zmq.DEALER)
         self.sock.setsockopt(zmq.LINGER, 0)
-        self.sock.connect(endpoint)
+        security.make_curve_client(self.sock, self.keys)
+        if pair:  # before connecting: the console decides who may connect during the handshake
+            link.pair(self.keys.own.public, "raw")
+        self.sock.connect(link.endpoint)
         self.ids = iter(range(1, 10**6))
 
     def send(self, message: messages.Message) -> int:
@@ -76,6 +84,8 @@ class RawEngine:
             sent_at=now(),
         )
         fields.update(extra)
+        if self.pair:
+            self.link.pair(self.keys.own.public, name)
         self.send_raw(msgpack.packb({"type": "hello", "id": next(self.ids), **fields}))
 
     def close(self) -> None:
@@ -85,7 +95,7 @@ class RawEngine:
 
 @pytest.fixture
 def raw(link):
-    peer = RawEngine(link.endpoint)
+    peer = RawEngine(link)
     yield peer
     peer.close()
 
@@ -123,6 +133,7 @@ def engines(link):
     started: list[EngineThread] = []
 
     def start(name: str, **kwargs) -> EngineThread:
+        kwargs.setdefault("keys", pair_engine(link, name))
         e = EngineThread(link.endpoint, name, **kwargs)
         started.append(e)
         return e
@@ -178,14 +189,30 @@ def test_two_headsets_on_one_console_are_addressed_by_name(link, events, beater,
     assert answers == {"left": 3.0, "right": 7.0}
 
 
-def test_a_second_headset_with_a_live_name_is_refused_with_a_reason(link, events, beater, engines):
+def test_a_headset_claiming_a_live_headsets_name_and_instance_takes_nothing_over(link, events, beater, engines, raw):
+    """Seen on 1.0: repeating a live headset's name and instance_id (both sent in clear) took
+    over its session and its commands. Identity is the key now: the claim changes nothing."""
+    victim = engines("victim")
+    events.wait(joined("victim"))
+    wait_until(lambda: victim.client is not None and victim.client.state == EngineState.CONNECTED)
+    raw.hello(name="intruder", instance_id=victim.client.instance_id)
+    assert isinstance(raw.recv(), messages.Welcome)
+    raw.hello(name="victim", instance_id=victim.client.instance_id)  # now claiming the victim's name too
+    assert isinstance(raw.recv(), messages.Welcome)
+    link.send("victim", messages.SetParameter(name="distance", value=2.5))
+    applied = events.wait(lambda e: isinstance(e, MessageReceived) and isinstance(e.message, messages.ParameterApplied))
+    assert applied.name == "victim" and applied.message.value == 2.5  # the victim answered, not the intruder
+    joins = [e.name for e in events.seen if isinstance(e, HeadsetJoined)]
+    assert joins.count("victim") == 1 and "intruder" in joins
+
+
+def test_two_keys_paired_under_one_name_get_names_of_their_own(link, events, beater, engines):
     engines("twin")
     events.wait(joined("twin"))
-    second = engines("twin")
-    refused = events.wait(lambda e: isinstance(e, PeerRefused))
-    assert refused.reason == "duplicate_name" and "unique name" in refused.text
-    wait_until(lambda: any(isinstance(e, Refused) for e in second.events), what="the engine to hear the refusal")
-    assert second.client.state == EngineState.REFUSED
+    engines("twin")
+    second = events.wait(lambda e: isinstance(e, HeadsetJoined) and e.name.startswith("twin ("))
+    assert link.headsets()["twin"].state == HeadsetState.CONNECTED
+    assert link.headsets()[second.name].state == HeadsetState.CONNECTED
 
 
 def test_major_version_mismatch_is_refused_with_words_a_technician_understands(link, events, raw):
@@ -204,7 +231,7 @@ def test_engine_refuses_a_console_of_another_major(link):
     router = ctx.socket(zmq.ROUTER)
     router.setsockopt(zmq.LINGER, 0)
     port = router.bind_to_random_port("tcp://127.0.0.1")
-    client = EngineClient(f"tcp://127.0.0.1:{port}", "e", engine="t", app_version="1", scenes=[])
+    client = EngineClient(f"tcp://127.0.0.1:{port}", "e", engine="t", app_version="1", scenes=[], insecure=True)
     try:
         deadline = now() + 3
         while not router.poll(10) and now() < deadline:
@@ -302,7 +329,7 @@ def test_silent_headset_goes_stale_then_lost(link_config):
     config = LinkConfig(bind=link_config.bind, stale_after_s=0.3, lost_after_s=0.8)
     with ConsoleLink(config) as console:
         collector = Collector(console)
-        raw = RawEngine(console.endpoint)
+        raw = RawEngine(console)
         try:
             raw.hello(name="quiet")
             assert isinstance(raw.recv(), messages.Welcome)
@@ -334,7 +361,7 @@ def test_engine_restart_is_recognised_as_the_same_headset(link, events, beater, 
     events.wait(joined("room-3"))
     first.stop()  # says bye
     events.wait(state_is("room-3", HeadsetState.LOST))
-    engines("room-3")
+    engines("room-3", keys=first.kwargs["keys"])  # the app restarted: same key, new instance_id
     again = events.wait(lambda e: isinstance(e, HeadsetJoined) and e.resumed)
     assert again.name == "room-3"
     assert link.headsets()["room-3"].state == HeadsetState.CONNECTED
@@ -344,13 +371,15 @@ def test_console_restart_on_the_same_port_and_the_engine_comes_back(link_config)
     console = ConsoleLink(link_config)
     endpoint = console.endpoint
     beater = Beater(console)
-    engine = EngineThread(endpoint, "survivor")
+    keys = pair_engine(console, "survivor")
+    engine = EngineThread(endpoint, "survivor", keys=keys)
     try:
         Collector(console).wait(joined("survivor"))
         beater.stop()
         console.close()  # bye(shutdown): the engine makes safe and waits for a console
         wait_until(lambda: engine.client.state == EngineState.CONNECTING, what="the engine to notice")
-        console = ConsoleLink(LinkConfig(bind=endpoint))
+        # The console app keeps its key pair and its paired devices across restarts.
+        console = ConsoleLink(LinkConfig(bind=endpoint, keys=link_config.keys, devices={keys.own.public: "survivor"}))
         beater = Beater(console)
         again = Collector(console).wait(joined("survivor"), timeout=5)
         assert again.hello.resumed  # the engine says it had a session
@@ -363,16 +392,30 @@ def test_console_restart_on_the_same_port_and_the_engine_comes_back(link_config)
 
 
 @pytest.mark.slow
-def test_killed_headset_process_is_lost_and_recognised_when_it_comes_back(link_config):
+def test_killed_headset_process_is_lost_and_recognised_when_it_comes_back(link_config, tmp_path):
     """kill -9 of the engine process: no bye; the console notices from the silence."""
     config = LinkConfig(bind=link_config.bind, lost_after_s=1.0)
     with ConsoleLink(config) as console:
         collector = Collector(console)
         beater = Beater(console)
 
+        keys_file = tmp_path / "quest.keys.json"
+        write_keys_file(keys_file, pair_engine(console, "quest"))
+
         def start() -> subprocess.Popen:
             return subprocess.Popen(
-                [sys.executable, "-m", "console", "headset-sim", "--console", console.endpoint, "--name", "quest"],
+                [
+                    sys.executable,
+                    "-m",
+                    "console",
+                    "headset-sim",
+                    "--console",
+                    console.endpoint,
+                    "--name",
+                    "quest",
+                    "--keys",
+                    str(keys_file),
+                ],
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
                 env={**os.environ, "PYTHONUNBUFFERED": "1"},

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from protocol.link import ConsoleLink
 from protocol.timing import now
-from tests.conftest import wait_until
+from tests.conftest import pair_engine, wait_until
 from unity_bridge.client import Connected, EngineClient, EngineState
 
 
@@ -20,7 +20,8 @@ def poll_for(client: EngineClient, seconds: float) -> list:
 
 def test_a_starting_console_answers_a_headset_once_it_accepts(link_config):
     link = ConsoleLink(link_config, accepting=False)
-    client = EngineClient(link.endpoint, "early-headset", engine="t", app_version="1", scenes=[])
+    keys = pair_engine(link, "early-headset")
+    client = EngineClient(link.endpoint, "early-headset", engine="t", app_version="1", scenes=[], keys=keys)
     try:
         # The headset says hello (again and again); nobody answers yet.
         assert not any(isinstance(e, Connected) for e in poll_for(client, 1.0))
@@ -36,7 +37,8 @@ def test_a_starting_console_answers_a_headset_once_it_accepts(link_config):
 
 
 def test_a_link_accepts_from_the_start_by_default(link):
-    client = EngineClient(link.endpoint, "headset", engine="t", app_version="1", scenes=[])
+    keys = pair_engine(link, "headset")
+    client = EngineClient(link.endpoint, "headset", engine="t", app_version="1", scenes=[], keys=keys)
     try:
         assert any(isinstance(e, Connected) for e in poll_for(client, 5.0))
         link.accept()  # nothing changes

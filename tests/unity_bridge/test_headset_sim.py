@@ -16,7 +16,7 @@ from protocol.link import HeadsetJoined, MessageReceived, MirrorFrameReady
 
 @pytest.fixture
 def headset(link, events, beater, sims):
-    sim = sims(link.endpoint, "sim-a")
+    sim = sims(link, "sim-a")
     events.wait(lambda e: isinstance(e, HeadsetJoined), timeout=10)
     status(events, "running")
     return sim

@@ -18,8 +18,9 @@ import zmq
 
 from protocol import codec, messages
 from protocol.link import HeadsetJoined, MessageReceived
+from protocol.security import read_keys_file
 from protocol.timing import now
-from tests.conftest import SimThread, VrclinicProcess, free_port, wait_until
+from tests.conftest import SimThread, VrclinicProcess, free_port, pair_engine, pair_local, wait_until
 from unity_bridge.client import ConsoleGone, EngineClient, EngineState
 
 TIMEOUT_S = 0.5
@@ -35,8 +36,9 @@ def ConsoleProcess(port: int) -> VrclinicProcess:
 @pytest.fixture
 def console_and_sim():
     port = free_port()
+    keys = read_keys_file(pair_local("patient-room"))  # paired before the console process starts
     console = ConsoleProcess(port)
-    sim = SimThread(f"tcp://127.0.0.1:{port}")
+    sim = SimThread(f"tcp://127.0.0.1:{port}", keys=keys)
     try:
         wait_until(lambda: sim.sim.client.state == EngineState.CONNECTED, timeout=10, what="the handshake")
         yield console, sim
@@ -83,7 +85,7 @@ def test_frozen_console_trips_the_watchdog_and_hears_about_it_when_it_thaws(cons
 
 def test_console_whose_control_loop_stalls_trips_the_watchdog_though_its_socket_thread_lives(link, events, beater):
     """libzmq and our link thread keep running; only the control loop stopped."""
-    sim = SimThread(link.endpoint)
+    sim = SimThread(link.endpoint, keys=pair_engine(link, "patient-room"))
     try:
         events.wait(lambda e: isinstance(e, HeadsetJoined), timeout=10)
         time.sleep(0.5)
@@ -108,7 +110,7 @@ def test_console_whose_control_loop_stalls_trips_the_watchdog_though_its_socket_
 
 @pytest.mark.slow
 def test_no_trip_during_normal_operation_under_mirror_load(link, events, beater):
-    sim = SimThread(link.endpoint)
+    sim = SimThread(link.endpoint, keys=pair_engine(link, "patient-room"))
     try:
         joined = events.wait(lambda e: isinstance(e, HeadsetJoined), timeout=10)
         link.send(joined.name, messages.MirrorSettings(enabled=True, max_fps=30, max_width=1280, quality=80))
@@ -167,7 +169,7 @@ class FakeConsole:
 @pytest.mark.parametrize("how", ["duplicate", "out_of_order", "late"])
 def test_beats_that_prove_nothing_do_not_keep_the_watchdog_quiet(how):
     console = FakeConsole()
-    client = EngineClient(f"tcp://127.0.0.1:{console.port}", "e", engine="t", app_version="1", scenes=[])
+    client = EngineClient(f"tcp://127.0.0.1:{console.port}", "e", engine="t", app_version="1", scenes=[], insecure=True)
     try:
         console.handshake(client)
         started = now()
@@ -195,7 +197,7 @@ def test_beats_that_prove_nothing_do_not_keep_the_watchdog_quiet(how):
 
 def test_good_beats_keep_it_quiet():
     console = FakeConsole()
-    client = EngineClient(f"tcp://127.0.0.1:{console.port}", "e", engine="t", app_version="1", scenes=[])
+    client = EngineClient(f"tcp://127.0.0.1:{console.port}", "e", engine="t", app_version="1", scenes=[], insecure=True)
     try:
         # This process both beats and watches: a longer watchdog than the others use, so that a
         # loaded machine pausing it for half a second is not taken for a frozen console; beats
@@ -215,7 +217,7 @@ def test_a_restarted_console_counting_its_beats_from_zero_again_keeps_the_watchd
     """A console that ran for an hour sent beat 36 000; restarted, it counts from 0 again.
     Its beats are proof of life, not duplicates of the old console's."""
     console = FakeConsole()
-    client = EngineClient(f"tcp://127.0.0.1:{console.port}", "e", engine="t", app_version="1", scenes=[])
+    client = EngineClient(f"tcp://127.0.0.1:{console.port}", "e", engine="t", app_version="1", scenes=[], insecure=True)
     try:
         console.handshake(client, session_id="before")
         console.send(messages.Heartbeat(seq=36_000, sent_at=now()))

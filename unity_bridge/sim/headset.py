@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 from protocol import messages
 from protocol.codec import ProtocolError
+from protocol.security import EngineKeys
 from protocol.timing import now
 from unity_bridge.client import (
     Connected,
@@ -155,7 +156,9 @@ class SimulatedHeadset:
         start_scene: str = "spiders",
         log: Callable[[str], None] | None = None,
         publish_patient: bool = True,
+        keys: EngineKeys | None = None,
     ):
+        """``keys``: the headset's key pair and the console's pinned key (see EngineClient)."""
         self.name = name
         self.answer_delay_s = answer_delay_s
         self.load_time_s = load_time_s
@@ -170,6 +173,7 @@ class SimulatedHeadset:
             app_version="1.0",
             device="simulated",
             scenes=catalogue(),
+            keys=keys,
         )
         self._lock = threading.Lock()
         self._s = _State(start_scene, self._defaults(start_scene))

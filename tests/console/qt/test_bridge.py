@@ -33,7 +33,7 @@ class Receiver(QObject):
 def test_a_headset_joining_before_the_window_is_ready_is_not_lost(qtbot, sims):
     bridge = LinkBridge(LinkConfig(bind="tcp://127.0.0.1:*"))
     try:
-        sim = sims(bridge.link.endpoint, "early-bird")
+        sim = sims(bridge.link, "early-bird")
         wait_until(lambda: "early-bird" in bridge.link.headsets(), what="the handshake")
         receiver = Receiver()
         bridge.event.connect(receiver.take)
@@ -51,7 +51,7 @@ def test_mirror_frames_arrive_decoded_in_the_gui_thread(qtbot, sims):
     bridge.frame.connect(receiver.frame)
     bridge.open()
     try:
-        sims(bridge.link.endpoint, "mirror")
+        sims(bridge.link, "mirror")
         wait_until(lambda: "mirror" in bridge.link.headsets(), what="the handshake")
         bridge.link.send("mirror", messages.MirrorSettings(enabled=True, max_fps=10, max_width=320))
         qtbot.waitUntil(lambda: len(frames) >= 3, timeout=5000)

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
@@ -27,8 +28,9 @@ from console.records.store import SessionStore, StoreError, default_path
 from console.session.clinic.plan import SessionPlan
 from console.session.clinic.workflow import ClinicalSession
 from console.session.model import SessionModel
-from protocol.link import LinkConfig
-from tests.conftest import VrclinicProcess
+from protocol.link import ConsoleLink, LinkConfig
+from protocol.security import write_keys_file
+from tests.conftest import VrclinicProcess, pair_engine
 from tests.console.session.clinic.test_workflow import HIERARCHY
 
 pytest.importorskip("pyxdf")
@@ -60,8 +62,18 @@ class HeadsetProcess(VrclinicProcess):
     """The simulated headset in a process of its own, as a real headset is (its watchdog then
     measures the heartbeats as they arrive, not this process's thread scheduling)."""
 
-    def __init__(self, endpoint: str, name: str):
-        super().__init__("headset-sim", "--console", endpoint, "--name", name, stderr=subprocess.DEVNULL)
+    def __init__(self, link: ConsoleLink, name: str, keys_file: Path):
+        write_keys_file(keys_file, pair_engine(link, name))
+        super().__init__(
+            "headset-sim",
+            "--console",
+            link.endpoint,
+            "--name",
+            name,
+            "--keys",
+            str(keys_file),
+            stderr=subprocess.DEVNULL,
+        )
 
     def made_safe(self) -> list[str]:
         """What the headset said when it made its scene safe (its watchdog says why)."""
@@ -81,7 +93,7 @@ def session_window(qtbot, tmp_path, request):
     win = MainWindow(model, bridge, recording=RecordingBar(controller), clinic=clinic)
     qtbot.addWidget(win)
     win.show()
-    win.headset = HeadsetProcess(bridge.link.endpoint, "quest-busy")
+    win.headset = HeadsetProcess(bridge.link, "quest-busy", tmp_path / "quest-busy.keys.json")
     try:
         qtbot.waitUntil(lambda: "distance" in win.stimulus.rows, timeout=20_000)
         yield win

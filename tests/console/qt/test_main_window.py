@@ -22,7 +22,7 @@ def window(qtbot, sims, tmp_path):
     win = MainWindow(model, bridge)
     qtbot.addWidget(win)
     win.show()
-    win.sim = sims(bridge.link.endpoint, "quest-a", answer_delay_s=0.2)
+    win.sim = sims(bridge.link, "quest-a", answer_delay_s=0.2)
     qtbot.waitUntil(lambda: "distance" in win.stimulus.rows, timeout=10_000)
     return win
 

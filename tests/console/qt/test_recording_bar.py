@@ -30,7 +30,7 @@ def window(qtbot, sims, tmp_path, request):
     win = MainWindow(model, bridge, recording=RecordingBar(controller))
     qtbot.addWidget(win)
     win.show()
-    win.sim = sims(bridge.link.endpoint, "quest-r", answer_delay_s=0.2)
+    win.sim = sims(bridge.link, "quest-r", answer_delay_s=0.2)
     qtbot.waitUntil(lambda: "distance" in win.stimulus.rows, timeout=10_000)
     yield win
     controller.close()

@@ -144,3 +144,38 @@ def test_an_unreadable_presets_file_is_reported_not_fatal(tmp_path):
     model, _ = connected_model(tmp_path)
     assert model.presets == {}
     assert any("unreadable" in e.text for e in model.log)
+
+
+def test_an_answer_to_a_prompt_never_asked_is_refused_not_recorded():
+    """Seen on 1.0: an answer nobody asked for was recorded as "SUDS 99" and raised an alert."""
+    model, link = connected_model()
+    logged = []
+    model.logged.connect(logged.append)
+    answer = messages.PromptAnswer(
+        prompt_id=4242, kind="suds", value=99, answered=True, shown_at=1.0, answered_at=2.0
+    )
+    model.apply(MessageReceived("h1", 77, answer, 3.0))
+    assert model.ratings == []
+    refusal = link.sent[-1]
+    assert refusal[0] == "h1" and isinstance(refusal[1], messages.Error)
+    assert refusal[1].code == "unexpected" and refusal[1].ref_id == 77 and refusal[1].ref_type == "prompt_answer"
+    assert any("refused prompt_answer" in e.text and "never asked" in e.text for e in logged)
+
+
+def test_an_answer_of_another_kind_than_asked_is_refused():
+    model, link = connected_model()
+    model.ask("suds")
+    prompt_id = next(m.prompt_id for _, m in reversed(link.sent) if isinstance(m, messages.Prompt))
+    answer = messages.PromptAnswer(
+        prompt_id=prompt_id, kind="expectancy", value=50, answered=True, shown_at=1.0, answered_at=2.0
+    )
+    model.apply(MessageReceived("h1", 78, answer, 3.0))
+    assert model.ratings == [] and link.sent[-1][1].code == "unexpected"
+
+
+def test_a_scene_status_for_an_undeclared_scene_is_refused_not_shown():
+    """Seen on 1.0: a scene status naming an undeclared scene was shown as running."""
+    model, link = connected_model()
+    model.apply(MessageReceived("h1", 79, messages.SceneStatus(scene_id="casino", state="running"), 4.0))
+    assert model.headset("h1").scene_id == "spiders"
+    assert link.sent[-1][1].code == "unknown_scene" and "casino" in link.sent[-1][1].text

@@ -240,7 +240,7 @@ def test_end_to_end_a_make_safe_threshold_calms_the_simulated_headset_over_the_r
     clinic = ClinicalSession(model, limits)
     alerts = []
     clinic.alerted.connect(alerts.append)
-    sim = sims(link.endpoint)
+    sim = sims(link)
 
     def pumped() -> bool:
         try:
@@ -301,5 +301,5 @@ def test_the_audit_trail_goes_through_the_event_log_into_the_report(tmp_path):
     assert decision[5] == "accepted after 5 s"
     text = report.render_html(s, b"")
     assert "Decision support: audit trail" in text and "mild cybersickness — slight nausea" in text
-    assert " entries, hash chain intact</td>" in text.split("<td>Event log</td>")[1].split("</tr>")[0]
+    assert " entries, intact (keyed, key " in text.split("<td>Event log</td>")[1].split("</tr>")[0]
     assert "<td>Suggestions</td><td>1: 1 accepted, 0 modified, 0 dismissed, 0 expired, 0 open</td>" in text

@@ -1,0 +1,47 @@
+"""The console's end of the link (see :mod:`protocol.link.console` for its threads)."""
+
+from protocol.link.console import ConsoleLink
+from protocol.link.types import (
+    DEFAULT_PORT,
+    PAIRING_OPEN_S,
+    HeadsetJoined,
+    HeadsetSnapshot,
+    HeadsetState,
+    HeadsetStateChanged,
+    LinkConfig,
+    LinkError,
+    LinkEvent,
+    MessageReceived,
+    MirrorFrame,
+    MirrorFrameReady,
+    PairingEnded,
+    PairingRequested,
+    PairingWindow,
+    PeerProtocolError,
+    PeerRefused,
+    SendFailed,
+    pairing_endpoint_for,
+)
+
+__all__ = [
+    "DEFAULT_PORT",
+    "PAIRING_OPEN_S",
+    "ConsoleLink",
+    "HeadsetJoined",
+    "HeadsetSnapshot",
+    "HeadsetState",
+    "HeadsetStateChanged",
+    "LinkConfig",
+    "LinkError",
+    "LinkEvent",
+    "MessageReceived",
+    "MirrorFrame",
+    "MirrorFrameReady",
+    "PairingEnded",
+    "PairingRequested",
+    "PairingWindow",
+    "PeerProtocolError",
+    "PeerRefused",
+    "SendFailed",
+    "pairing_endpoint_for",
+]
