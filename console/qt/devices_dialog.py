@@ -80,7 +80,7 @@ class DevicesDialog(QDialog):
         super().__init__(parent)
         self.link, self.devices = link, devices
         self.setWindowTitle("Devices — headsets paired with this console")
-        self.resize(760, 460)
+        self.resize(860, 460)
         layout = QVBoxLayout(self)
         intro = QLabel(
             "Only paired headsets can connect, and everything between them and this console is encrypted. "
@@ -95,7 +95,10 @@ class DevicesDialog(QDialog):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().hide()
-        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        for column in range(1, len(self.COLUMNS)):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
         layout.addWidget(self.table, 1)
         self.requests_area = QVBoxLayout()
         layout.addLayout(self.requests_area)
