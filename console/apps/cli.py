@@ -7,7 +7,11 @@ import argparse
 import os
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from protocol.security import EngineKeys
 
 DEFAULT_BIND = "tcp://*:5555"
 
@@ -60,13 +64,57 @@ def _headset_sim(args: argparse.Namespace) -> int:
     def log(line: str) -> None:
         print(f"[{args.name}] {line}", flush=True)
 
-    sim = SimulatedHeadset(args.console, args.name, answer_delay_s=args.answer_delay, seed=args.seed, log=log)
+    from protocol.security import KeyProblem
+
+    try:
+        keys = None if args.insecure else _headset_keys(args, log)
+    except KeyProblem as exc:
+        print(f"vrclinic headset-sim: {exc}", file=sys.stderr)
+        return 2
+    sim = SimulatedHeadset(
+        args.console, args.name, answer_delay_s=args.answer_delay, seed=args.seed, log=log, keys=keys
+    )
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: sim.request_stop())
     log(f"connecting to {args.console} (Ctrl+C to stop)")
     sim.run(args.duration)
     log("stopped")
     return 0
+
+
+def _headset_keys(args: argparse.Namespace, log: Callable[[str], None]) -> EngineKeys:
+    """The simulated headset's keys file: made on first use; with --pair (or when it has no
+    console key yet) the console's key is fetched from its pairing port and pinned, and the
+    code the technician must see on the console is printed."""
+    from pathlib import Path
+
+    from console.core.paths import data_dir
+    from protocol import security
+    from protocol.link import pairing_endpoint_for
+    from unity_bridge.client import request_console_key
+
+    safe_name = "".join(c if c.isalnum() or c in "-_." else "_" for c in args.name)
+    path = Path(args.keys) if args.keys else data_dir() / "headsets" / f"{safe_name}.keys.json"
+    if path.exists():
+        keys = security.read_keys_file(path)
+    else:
+        keys = security.EngineKeys(security.KeyPair.generate())
+        security.write_keys_file(path, keys)
+        log(f"made a new key pair for this headset in {path}")
+    if not args.pair and keys.console_public:
+        return keys
+    if not args.pair:
+        raise security.KeyProblem(
+            f"this headset is not paired with a console yet ({path} has no console key): run it again with --pair"
+        )
+    answer = request_console_key(pairing_endpoint_for(args.console), args.name, keys)
+    keys = keys.with_console(answer.public_key)
+    security.write_keys_file(path, keys)
+    code = security.pairing_code(answer.public_key, keys.own.public)
+    log(f"pairing with console {answer.console_name!r}: accept it on the console only if it shows the code {code}")
+    if not answer.pairing_open:
+        log("pairing is not open on that console: open Devices, Pair a headset, there")
+    return keys
 
 
 def _physio_sim(args: argparse.Namespace) -> int:
@@ -86,6 +134,46 @@ def _monitor(args: argparse.Namespace) -> int:
         return 2
 
 
+def _devices(args: argparse.Namespace) -> int:
+    """``vrclinic devices``: the paired headsets, for a technician at a terminal."""
+    from pathlib import Path
+
+    from console.core.paths import data_dir
+    from console.core.secrets import SecretError
+    from console.session.devices import DeviceListError, link_identity, pair_local_headset
+    from protocol.security import KeyProblem
+
+    try:
+        keys, devices = link_identity(data_dir())
+        if args.action == "pair-local":
+            if not args.name or not args.keys:
+                print("vrclinic devices pair-local needs --name and --keys", file=sys.stderr)
+                return 2
+            device = pair_local_headset(devices, keys, args.name, Path(args.keys))
+            print(f"paired {device.name} (key {device.fingerprint}); its keys file: {args.keys}")
+            return 0
+        if args.action == "revoke":
+            match = [d for d in devices.all() if d.name == args.name and not d.revoked]
+            if not match:
+                print(f"no paired headset named {args.name!r}", file=sys.stderr)
+                return 1
+            devices.revoke(match[0].public_key)
+            devices.save()
+            print(f"revoked {args.name}: it cannot connect from the console's next start (or at once in Devices…)")
+            return 0
+    except (SecretError, DeviceListError, KeyProblem) as exc:
+        print(f"vrclinic devices: {exc}", file=sys.stderr)
+        return 2
+    print(f"console key {keys.public} (kept in the secret store)")
+    rows = devices.all()
+    if not rows:
+        print("no headsets paired yet: open Devices… in the console and Pair a headset")
+    for d in rows:
+        state = f"revoked {d.revoked_at}" if d.revoked else "paired"
+        print(f"{d.name:<24} key {d.fingerprint}  paired {d.paired_at}  {state}")
+    return 0
+
+
 def _demo(args: argparse.Namespace) -> int:
     """Console window + simulated headset (+ physiology), shut down together."""
     from console.apps.console_app import run_demo
@@ -102,21 +190,34 @@ def _demo(args: argparse.Namespace) -> int:
 def _console(args: argparse.Namespace) -> int:
     from console.apps.console_app import run_console
 
-    return run_console(args.bind, duration_s=args.duration, screenshot=args.screenshot, record=args.record)
+    return run_console(
+        args.bind,
+        duration_s=args.duration,
+        screenshot=args.screenshot,
+        record=args.record,
+        allow_unpaired_engines=args.allow_unpaired_engines,
+    )
 
 
 def _report(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from console.qt.report_render import make_report
+    from console.records.recorded import EXIT_INCOMPLETE
     from console.records.report import ReportError
 
     try:
-        out = make_report(Path(args.session), Path(args.out), Path(args.pdf) if args.pdf else None)
+        session = make_report(Path(args.session), Path(args.out), Path(args.pdf) if args.pdf else None)
     except ReportError as exc:
         print(exc, file=sys.stderr)
         return 2
-    print(f"wrote {out}" + (f" and {args.pdf}" if args.pdf else ""))
+    except OSError as exc:
+        print(f"Cannot write {exc.filename or args.out}: {exc.strerror or exc}.", file=sys.stderr)
+        return 2
+    print(f"wrote {args.out}" + (f" and {args.pdf}" if args.pdf else ""))
+    if session.problems:
+        print(session.problems_text() + "The report says the same at its top.", file=sys.stderr)
+        return EXIT_INCOMPLETE
     return 0
 
 
@@ -188,6 +289,22 @@ class _VersionAction(argparse.Action):
         parser.exit()
 
 
+def _exit_status(done: str, cancelled: bool = False) -> str:
+    """The exit statuses of the commands that read a recorded session, for their --help."""
+    lines = [
+        "exit status:",
+        f"  0  {done}; the recording is complete",
+        f"  2  the session could not be read{'' if cancelled else ', or the output not written'} (why, on stderr)",
+        f"  3  {done}, but the recording is incomplete or damaged",
+        "     (cut off, garbage inside, streams short of samples, stretches not recorded,",
+        "     metadata of the wrong type): what is missing is printed on stderr and",
+        "     shown in the output.",
+    ]
+    if cancelled:
+        lines.insert(2, "  1  the opening was cancelled")
+    return "\n".join(lines)
+
+
 def build_parser(running: str | None = None) -> argparse.ArgumentParser:
     """Every subcommand; with ``running``, the one about to run: the others' options (whose
     modules import numpy and more, ~80 ms of every start) are then left out."""
@@ -214,6 +331,23 @@ def build_parser(running: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("--answer-delay", type=float, default=2.0, help="seconds the patient takes to answer a prompt")
     p.add_argument("--seed", type=int, default=None, help="seed of the simulated patient")
     p.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
+    p.add_argument(
+        "--keys",
+        default=os.environ.get("VRCLINIC_KEYS"),
+        help="this headset's keys file (JSON, readable by you only): its key pair and the console's pinned key "
+        "(default: $VRCLINIC_KEYS or NAME.keys.json in the data folder's headsets/)",
+    )
+    p.add_argument(
+        "--pair",
+        action="store_true",
+        help="pair with the console first: fetch its key from its pairing port (port + 1), print the code to "
+        "compare, and wait until a technician accepts it on the console",
+    )
+    p.add_argument(
+        "--insecure",
+        action="store_true",
+        help="connect without encryption (protocol 1.0 style): only a console's lab-bench port accepts it",
+    )
     p.set_defaults(func=_headset_sim)
 
     p = sub.add_parser("physio-sim", help="simulated physiology: LSL streams of a simulated patient's body")
@@ -223,20 +357,35 @@ def build_parser(running: str | None = None) -> argparse.ArgumentParser:
         add_physio_arguments(p)
     p.set_defaults(func=_physio_sim)
 
-    p = sub.add_parser("report", help="write a session report (HTML, optionally PDF) from a recorded session")
+    p = sub.add_parser(
+        "report",
+        help="write a session report (HTML, optionally PDF) from a recorded session",
+        epilog=_exit_status("the report was written"),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("session", help="the session folder (from --record)")
     p.add_argument("--out", required=True, help="the HTML file to write")
     p.add_argument("--pdf", default=None, help="also write this PDF")
     p.set_defaults(func=_report)
 
-    p = sub.add_parser("review", help="open a recorded session in the review window and scrub through it")
+    p = sub.add_parser(
+        "review",
+        help="open a recorded session in the review window and scrub through it",
+        epilog=_exit_status("the window was shown and closed", cancelled=True),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("session", help="the session folder")
     p.add_argument("--at", type=float, default=None, help="start with the cursor at this session time (s)")
     p.add_argument("--duration", type=float, default=None, help="close after this many seconds")
     p.add_argument("--screenshot", default=None, help="with --duration: save a PNG of the window before closing")
     p.set_defaults(func=_review)
 
-    p = sub.add_parser("export", help="export a recorded session for researchers (CSV files and/or the XDF)")
+    p = sub.add_parser(
+        "export",
+        help="export a recorded session for researchers (CSV files and/or the XDF)",
+        epilog=_exit_status("the files were written"),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     if running in (None, "export"):
         from console.records.export import add_arguments as add_export_arguments  # no Qt
 
@@ -259,11 +408,23 @@ def build_parser(running: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
     p.set_defaults(func=_monitor)
 
+    p = sub.add_parser("devices", help="the headsets paired with this console (list, pair-local, revoke)")
+    p.add_argument("action", nargs="?", choices=("list", "pair-local", "revoke"), default="list")
+    p.add_argument("--name", default=None, help="the headset's name (pair-local, revoke)")
+    p.add_argument("--keys", default=None, help="pair-local: the headset's keys file on this computer (made if new)")
+    p.set_defaults(func=_devices)
+
     p = sub.add_parser("console", help="the console window, listening for real headsets")
     p.add_argument("--bind", default=DEFAULT_BIND, help="address to listen on (default %(default)s)")
     p.add_argument("--duration", type=float, default=None, help="close after this many seconds")
     p.add_argument("--screenshot", default=None, help="with --duration: save a PNG of the window before closing")
     p.add_argument("--record", metavar="DIR", default=None, help="record the session (XDF) into this folder")
+    p.add_argument(
+        "--allow-unpaired-engines",
+        action="store_true",
+        help="LAB BENCH ONLY: also open an UNENCRYPTED port (the main port + 2) where engines without encryption "
+        "(protocol 1.0) connect without pairing; logged, and shown in red in the window",
+    )
     p.set_defaults(func=_console)
 
     p = sub.add_parser("demo", help="the console with a simulated headset and physiology, playing a short session")
@@ -274,7 +435,19 @@ def build_parser(running: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("--record", metavar="DIR", default=None, help="record the session (XDF) into this folder")
     p.set_defaults(func=_demo)
 
-    p = sub.add_parser("conformance", help="check an engine client against the protocol (plays the console)")
+    p = sub.add_parser(
+        "conformance",
+        help="check an engine client against the protocol (plays the console)",
+        description=(
+            "Plays the console against an engine client, one fresh client process per check, and judges what it "
+            "does against protocol/SPEC.md. The client is started with VRCLINIC_CONSOLE (the console's encrypted "
+            "port on loopback), VRCLINIC_HEADSET (its name) and VRCLINIC_KEYS: the path of its keys file (JSON, "
+            'mode 0600, in a private temporary folder: {"public", "secret", "console_public"}), made afresh for '
+            "each check. The client must connect with CURVE using exactly those keys; the suite's ZAP handler "
+            "admits no other key, and a client without encryption (protocol 1.0) fails by name. The pairing "
+            "check hands it a keys file without console_public (it must pair on the port above the console's)."
+        ),
+    )
     p.add_argument("--client", default=None, help='the client command, e.g. "vrclinic headset-sim" (shell-split)')
     p.add_argument("--only", action="append", metavar="NAME", help="run only this check (repeat, or comma-separate)")
     p.add_argument("--json", action="store_true", help="print the results as JSON instead of a table")

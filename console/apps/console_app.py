@@ -5,12 +5,19 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from console.core.paths import data_dir
-from protocol.link import LinkConfig, LinkError
+from protocol import security
+from protocol.link import LinkConfig, LinkError, pairing_endpoint_for
+
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QWidget
 
 
 def run_console(
@@ -21,8 +28,10 @@ def run_console(
     script: list | None = None,
     record: str | None = None,
     expect_streams: tuple[str, ...] = (),
+    allow_unpaired_engines: bool = False,
 ) -> int:
     """Run the window until it is closed (or for ``duration_s``, then save ``screenshot``).
+    ``allow_unpaired_engines``: the lab bench's unencrypted port as well (see ``--help``).
 
     Start-up order, for a window on screen in well under half a second: the Qt-free modules
     first (once PySide6 is loaded it looks at the source of every module imported after it,
@@ -30,16 +39,18 @@ def run_console(
     need pyqtgraph (~0.2 s to import), are built right after the window's first paint.
     """
     from console.core.clock import clock_text
+    from console.core.secrets import SecretError
     from console.physio.acquisition import Acquisition
     from console.physio.live_metrics import LiveMetrics
     from console.physio.streams import StreamDirectory
     from console.recording.control import RecordingController
     from console.recording.recorder import RecordingError, SessionOutlets
     from console.session.clinic.workflow import ClinicalSession
+    from console.session.devices import DeviceListError, link_identity
     from console.session.model import SessionModel
 
     from PySide6.QtCore import QTimer  # isort: skip (after the Qt-free modules, see above)
-    from PySide6.QtWidgets import QApplication, QWidget  # isort: skip
+    from PySide6.QtWidgets import QApplication  # isort: skip
 
     from console.qt.bridge import LinkBridge
     from console.qt.clinic_panel import ClinicPanel
@@ -52,11 +63,15 @@ def run_console(
     app.setApplicationName("vrclinic")
     app.setStyle("Fusion")
     try:
+        # The console's key pair and its paired headsets: who may connect (before any window).
+        keys, devices = link_identity(data_dir())
         # Bound now (a port in use is said before any window), headsets answered once the
         # panels built after the first paint are in place (see below).
-        bridge = LinkBridge(LinkConfig(bind=bind), accepting=False)
-    except LinkError as exc:
-        print(exc, file=sys.stderr)
+        insecure = pairing_endpoint_for(bind, offset=2) if allow_unpaired_engines else None
+        config = LinkConfig(bind=bind, keys=keys, devices=devices.paired(), insecure_bind=insecure)
+        bridge = LinkBridge(config, accepting=False)
+    except (LinkError, SecretError, DeviceListError) as exc:
+        print(f"vrclinic: {exc}", file=sys.stderr)
         return 2
     model = SessionModel(bridge.link, presets_path=data_dir() / "presets.json")
     # The event log also goes to the terminal: what a technician reads when something went wrong.
@@ -103,8 +118,17 @@ def run_console(
     recording_bar.patient.editingFinished.connect(lambda: clinic.load_patient(controller.patient))
     # The timeline's pyqtgraph plot is built after the first paint, like the physiology panel.
     window = MainWindow(
-        model, bridge, physio=physio, recording=recording_bar, live=live, clinic=clinic, plots_after_first_paint=True
+        model,
+        bridge,
+        physio=physio,
+        recording=recording_bar,
+        live=live,
+        clinic=clinic,
+        devices=devices,
+        plots_after_first_paint=True,
     )
+    if bridge.link.insecure_endpoint:
+        window.show_unencrypted_port(bridge.link.insecure_endpoint)
     window.show()
     # Importing pyqtgraph and building the plots after the first paint hold the GUI thread (up
     # to ~0.2 s a turn): a headset answered before that would wait for its heartbeats meanwhile.
@@ -136,14 +160,13 @@ def run_console(
         timer.start()
     if duration_s is not None:
         close_after(window, duration_s, screenshot)
-    # Ctrl+C in the terminal closes the window properly (headsets get a bye, scenes go calm).
-    signal.signal(signal.SIGINT, lambda *_: window.close())
-    keepalive = QTimer(window, interval=200)  # lets Python see the signal while Qt's loop runs
-    keepalive.timeout.connect(lambda: None)
-    keepalive.start()
+    # Ctrl+C, `kill PID`, `systemctl stop` and a closed terminal close the window as closing it
+    # does (headsets get a bye, the recording is finished), not as a crash.
+    stop_hearing = close_on_signals(window, lambda text: model.note("control", "", text))
     try:
         app.exec()
     finally:
+        stop_hearing()
         bridge.frame_tap = None
         live.stop()
         controller.close()
@@ -152,6 +175,56 @@ def run_console(
         acquisition.close()
         directory.stop()
     return 0
+
+
+# What a stop request from outside is called in the event log.
+STOP_SIGNALS = {
+    signal.SIGINT: "Ctrl+C",
+    signal.SIGTERM: "a request to stop (SIGTERM: kill, systemctl stop)",
+    signal.SIGHUP: "the terminal closing (SIGHUP: logout)",
+}
+
+
+def close_on_signals(window: QWidget, say: Callable[[str], None]) -> Callable[[], None]:
+    """GUI thread: SIGINT, SIGTERM and SIGHUP close ``window`` (its closeEvent is the console's
+    Quit: the recording ends, the headsets get their bye), from the GUI thread, promptly.
+
+    Python runs a signal's handler only between bytecodes of the main thread, which sits in
+    Qt's event loop; so the handlers here do nothing, and the signal's number, which the C-level
+    handler writes into a socket (``signal.set_wakeup_fd``), wakes a ``QSocketNotifier`` in that
+    loop, whose slot closes the window. Returns what undoes it (the previous handlers back)."""
+    from PySide6.QtCore import QSocketNotifier
+
+    reader, writer = socket.socketpair()
+    reader.setblocking(False)
+    writer.setblocking(False)
+    previous_fd = signal.set_wakeup_fd(writer.fileno(), warn_on_full_buffer=False)
+    previous = {sig: signal.signal(sig, lambda *_: None) for sig in STOP_SIGNALS}
+    notifier = QSocketNotifier(reader.fileno(), QSocketNotifier.Type.Read, window)
+    closing = []
+
+    def woken() -> None:
+        try:
+            numbers = reader.recv(64)
+        except (BlockingIOError, InterruptedError):
+            return
+        for number in numbers:
+            if number in STOP_SIGNALS and not closing:
+                closing.append(number)
+                say(f"{STOP_SIGNALS[signal.Signals(number)]} received: closing as Quit does")
+                window.close()
+
+    notifier.activated.connect(woken)
+
+    def undo() -> None:
+        notifier.setEnabled(False)
+        signal.set_wakeup_fd(previous_fd)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
+        reader.close()
+        writer.close()
+
+    return undo
 
 
 def _with_parent() -> dict:
@@ -177,10 +250,26 @@ def run_demo(
 ) -> int:
     """Console + simulated headset + simulated physiology, started and stopped together."""
     from console.apps.demo import demo_script
+    from console.core.secrets import SecretError
+    from console.session.devices import DeviceListError, link_identity, pair_local_headset
 
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     headset = "demo-headset"
-    link_args = ["--console", f"tcp://127.0.0.1:{port}", "--name", headset, "--answer-delay", "1.5", "--seed", "7"]
+    # The demo pairs its own simulated headset (its keys file, the console's key pinned):
+    # no question asked, and no other headset gets in.
+    keys_file = data_dir() / "headsets" / f"{headset}.keys.json"
+    try:
+        console_keys, devices = link_identity(data_dir())
+        paired = devices.get(security.read_keys_file(keys_file).own.public) if keys_file.exists() else None
+        if paired is None or paired.revoked or security.read_keys_file(keys_file).console_public != console_keys.public:
+            pair_local_headset(devices, console_keys, headset, keys_file)
+    except (SecretError, DeviceListError, security.KeyProblem) as exc:
+        print(f"vrclinic demo: {exc}", file=sys.stderr)
+        return 2
+    link_args = [
+        *("--console", f"tcp://127.0.0.1:{port}", "--name", headset, "--keys", str(keys_file)),
+        *("--answer-delay", "1.5", "--seed", "7"),
+    ]
     children = [
         subprocess.Popen([sys.executable, "-m", "console", "headset-sim", *link_args], env=env, **_with_parent()),
         # The patient's body, following what the simulated patient in that headset feels.

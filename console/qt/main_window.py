@@ -286,6 +286,19 @@ class MainWindow(QMainWindow):
             return
         self.model.apply(event)
 
+    def show_unencrypted_port(self, endpoint: str) -> None:
+        """The lab bench's "allow unpaired engines": said in the log and kept in red on screen."""
+        text = (
+            f"UNENCRYPTED port open on {endpoint}: any engine on the network can connect there unpaired "
+            "(lab bench only)"
+        )
+        self.model.note("safety", "", text)
+        label = QLabel(f"⚠ unencrypted lab-bench port {endpoint}")
+        label.setObjectName("unencryptedPort")
+        label.setToolTip(text)
+        label.setStyleSheet("color: white; background: #b00020; padding: 2px 6px; font-weight: bold;")
+        self.statusBar().addPermanentWidget(label)
+
     @Slot()
     def show_devices(self) -> None:
         """Devices…: the paired headsets, pairing, renaming and revoking (technicians)."""

@@ -57,13 +57,14 @@ class LinkConfig:
     max_pairing_candidates: int = 3
 
 
-def pairing_endpoint_for(bind: str) -> str:
-    """The pairing port that goes with a main port: its port + 1 (a random one for ``*``)."""
+def pairing_endpoint_for(bind: str, offset: int = 1) -> str:
+    """The pairing port that goes with a main port: its port + 1 (a random one for ``*``);
+    ``offset=2``: the lab bench's unencrypted port."""
     head, _, port = bind.rpartition(":")
     if port == "*":
         return f"{head}:*"
     try:
-        return f"{head}:{int(port) + 1}"
+        return f"{head}:{int(port) + offset}"
     except ValueError:
         raise LinkError(f"cannot work out the pairing port from {bind!r}: give it as tcp://ADDRESS:PORT") from None
 

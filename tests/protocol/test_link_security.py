@@ -327,3 +327,27 @@ def test_absurd_timestamps_are_refused_with_an_error_not_shown_as_data(link, eve
     marker = events.wait(lambda e: isinstance(e, MessageReceived) and isinstance(e.message, messages.Marker))
     assert marker.message.label == "now"  # the absurd one never arrived as data
     wait_until(lambda: any(e.code == "bad_time" for e in engine.client.errors_from_console), what="the engine told")
+
+
+def test_the_lab_benchs_unencrypted_port_admits_a_protocol_1_0_style_engine_and_marks_it():
+    """Only with "allow unpaired engines": a separate port, and the headset shows as unencrypted."""
+    config = LinkConfig(bind="tcp://127.0.0.1:*", insecure_bind="tcp://127.0.0.1:*")
+    with ConsoleLink(config) as link:
+        collector = Collector(link)
+        beater = Beater(link)
+        old = EngineClient(link.insecure_endpoint, "bench-rig", engine="t", app_version="1", scenes=[], insecure=True)
+        try:
+            deadline = now() + 5
+            while old.state != EngineState.CONNECTED and now() < deadline:
+                old.poll(0.05)
+            joined = collector.wait(lambda e: isinstance(e, HeadsetJoined))
+            assert joined.name == "bench-rig"
+            snapshot = link.headsets()["bench-rig"]
+            assert not snapshot.encrypted and snapshot.public_key == ""
+        finally:
+            old.close()
+            beater.stop()
+
+
+def test_without_the_setting_there_is_no_unencrypted_port(link):
+    assert link.insecure_endpoint == ""
