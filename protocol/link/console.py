@@ -328,16 +328,35 @@ class ConsoleLink:
             zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL | zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL
         )
         sockets.append(self._monitor)
-        self.endpoint = self._bind(self._router, self.config.bind)
         self._pairing_sock: zmq.Socket | None = None
-        if self.config.pairing_bind:
-            wanted = self.config.pairing_bind
-            if wanted == "auto":
-                head = self.endpoint.rpartition(":")[0] if self.config.bind.endswith(":*") else ""
-                wanted = f"{head}:*" if head else pairing_endpoint_for(self.config.bind)
-            self._pairing_sock = self._make_router(ctx, sockets)
-            self._pairing_sock.setsockopt(zmq.MAXMSGSIZE, 4096)  # a key_request is ~100 bytes
-            self.pairing_endpoint = self._bind(self._pairing_sock, wanted)
+        if not self.config.pairing_bind:
+            self.endpoint = self._bind(self._router, self.config.bind)
+            return self._open_insecure(ctx, sockets)
+        self._pairing_sock = self._make_router(ctx, sockets)
+        self._pairing_sock.setsockopt(zmq.MAXMSGSIZE, 4096)  # a key_request is ~100 bytes
+        if self.config.pairing_bind != "auto":
+            self.endpoint = self._bind(self._router, self.config.bind)
+            self.pairing_endpoint = self._bind(self._pairing_sock, self.config.pairing_bind)
+        elif not self.config.bind.endswith(":*"):
+            self.endpoint = self._bind(self._router, self.config.bind)
+            self.pairing_endpoint = self._bind(self._pairing_sock, pairing_endpoint_for(self.config.bind))
+        else:
+            # A random port (tests, a second console on one PC): engines find the pairing
+            # port at the main port + 1, so take a pair of neighbouring free ports.
+            for _attempt in range(50):
+                self.endpoint = self._bind(self._router, self.config.bind)
+                try:
+                    self._pairing_sock.bind(pairing_endpoint_for(self.endpoint))
+                except zmq.ZMQError:
+                    self._router.unbind(self.endpoint)
+                    continue
+                self.pairing_endpoint = self._pairing_sock.getsockopt(zmq.LAST_ENDPOINT).decode()
+                break
+            else:
+                raise LinkError(f"found no two neighbouring free ports for {self.config.bind}")
+        self._open_insecure(ctx, sockets)
+
+    def _open_insecure(self, ctx: zmq.Context, sockets: list[zmq.Socket]) -> None:
         self._insecure: zmq.Socket | None = None
         if self.config.insecure_bind:
             self._insecure = self._make_router(ctx, sockets)

@@ -351,3 +351,30 @@ def test_the_lab_benchs_unencrypted_port_admits_a_protocol_1_0_style_engine_and_
 
 def test_without_the_setting_there_is_no_unencrypted_port(link):
     assert link.insecure_endpoint == ""
+
+
+@pytest.mark.slow
+def test_pairing_the_simulated_headset_from_its_command_line(link, events, beater, tmp_path):
+    """What a technician does: open pairing on the console, run the headset with --pair,
+    compare the code it prints with the one the console shows, accept."""
+    import subprocess
+    import sys
+
+    link.open_pairing(60)
+    keys_file = tmp_path / "new.keys.json"
+    argv = [sys.executable, "-m", "console", "headset-sim", "--console", link.endpoint, "--name", "new-quest"]
+    proc = subprocess.Popen(
+        [*argv, "--keys", str(keys_file), "--pair", "--duration", "20"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        request = events.wait(lambda e: isinstance(e, PairingRequested), timeout=15)
+        assert security.read_keys_file(keys_file).console_public == link.public_key  # pinned, 0600
+        link.pair(request.public_key, "new-quest")
+        events.wait(lambda e: isinstance(e, HeadsetJoined), timeout=10)
+    finally:
+        proc.terminate()
+        output = proc.communicate(timeout=10)[0]
+    assert f"shows the code {request.code}" in output
