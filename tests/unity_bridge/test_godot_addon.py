@@ -2,20 +2,27 @@
 templates, the Godot 4 scripts parse (gdtoolkit's Godot 4 parser), plugin.cfg is what
 Godot's plugin list reads, and the two variants differ only in Godot 3/4 spelling.
 
-Runtime behaviour is tested in the Godot 3 runtime by test_godot_interop.py; no Godot 4
-runtime is available here, so Godot 4 is checked for syntax only."""
+Runtime behaviour is tested in the Godot 3 runtime by test_godot_interop.py and
+test_godot_curve.py; here every Godot 3 script is also compiled by Godot 3 itself
+(`--check-only`), which finds in a second what those find only as a client that never
+connects. No Godot 4 runtime is available here, so Godot 4 is checked for syntax only."""
 
 from __future__ import annotations
 
 import configparser
 import dataclasses
+import os
 import re
+import shutil
+import subprocess
 
 import pytest
 
 from protocol import codegen, schema
 from protocol.codegen import gdscript
 
+GODOT = shutil.which("godot3-server")
+PROJECT = gdscript.GODOT_DIR / "godot3_test_project"
 GODOT4 = gdscript.OUT_DIRS[4]
 GODOT3 = gdscript.OUT_DIRS[3]
 SCRIPTS = [name for name in gdscript.TEMPLATES if name.endswith(".gd")] + ["messages.gd"]
@@ -122,3 +129,31 @@ def test_generated_constructors_follow_the_declaration():
         optional = [f"p_{f.name}" for f in spec.fields if f.optional]
         assert params == required + optional
         assert f'\t"{spec.type}": {{' in text
+
+
+@pytest.fixture(scope="module")
+def godot3_project(tmp_path_factory):
+    if GODOT is None:
+        pytest.skip(
+            "godot3-server (Debian package godot3-server, headless Godot 3) is not installed: the Godot 3 "
+            "scripts cannot be compiled (packaging/system-deps.sh, run by `make test`, installs it)"
+        )
+    folder = tmp_path_factory.mktemp("godot3")
+    shutil.copytree(PROJECT, folder / "project", symlinks=False)  # the addon link becomes a copy
+    (folder / "home").mkdir()
+    return folder
+
+
+@pytest.mark.parametrize("name", [*SCRIPTS, "../../nacl_check.gd", "../../curve_check.gd", "../../vectors_check.gd"])
+def test_godot3_compiles_each_script(godot3_project, name):
+    script = os.path.normpath(f"addons/vrclinic/{name}")
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(godot3_project / "home"), "LANG": "C.UTF-8"}
+    run = subprocess.run(
+        [GODOT, "--path", str(godot3_project / "project"), "--check-only", "-s", f"res://{script}"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    errors = [line for line in (run.stdout + run.stderr).splitlines() if "SCRIPT ERROR" in line or "At: res://" in line]
+    assert run.returncode == 0 and not errors, "\n".join(errors) or run.stdout + run.stderr

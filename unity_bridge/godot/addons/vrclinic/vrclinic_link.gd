@@ -11,7 +11,13 @@
 #   report_status(calm scene, "safe") and, when the fade is done, report_make_safe_done();
 # - connected(...): report_status() with the scene shown and every parameter's value;
 # - set_parameter(...): apply (or refuse with refuse()) and report_applied();
-# - prompt(...): show the rating and answer_prompt() with the patient's answer.
+# - prompt(...): show the rating and answer_prompt() with the patient's answer;
+# - pairing_code(code, ...): show the six digits in the headset, so that the technician can
+#   compare them with the console's before accepting this headset (first connection only).
+#
+# The link is encrypted (ZeroMQ CURVE). This headset's keys live in a keys file: keys_file,
+# else the file named by the environment variable VRCLINIC_KEYS, else
+# user://vrclinic_keys.json; a new key pair is made there when there is none.
 extends Node
 
 const Client = preload("client.gd")
@@ -24,6 +30,10 @@ signal console_gone(reason)
 signal console_back(after_s)
 signal console_bye(reason, text)
 signal refused(reason, text)
+signal pairing(text)
+signal pairing_code(code, console_name, pairing_open)
+signal keys_problem(text)
+signal connection_problem(text)
 signal make_safe(fade_s, reason)
 signal set_parameter(parameter, value, ramp_s, msg_id)
 signal load_scene(scene_id, values, msg_id)
@@ -41,6 +51,11 @@ signal message_received(message)
 @export var app_version: String = "1.0"
 @export var device: String = ""
 @export var autostart: bool = true
+@export var keys_file: String = ""
+@export var pairing_port: int = 0  # 0: console_port + 1
+# Key work (X25519) per frame while connecting, in milliseconds: a handshake takes about
+# 120 ms of it in Godot 3, spread over frames so that none stalls for longer than this.
+@export var crypto_budget_ms: float = 4.0
 
 var client = null
 var _scenes := []
@@ -76,6 +91,9 @@ func start() -> void:
 	client.device = device if device != "" else OS.get_model_name()
 	client.engine = "Godot " + str(Engine.get_version_info()["string"])
 	client.scenes = _scenes
+	client.keys_path = keys_path()
+	client.pairing_port = pairing_port
+	client.crypto_budget_usec = int(crypto_budget_ms * 1000.0)
 	client.start()
 	set_process(true)
 
@@ -95,6 +113,24 @@ func _process(_delta: float) -> void:
 
 func is_linked() -> bool:
 	return client != null and client.is_connected_to_console()
+
+
+# Where this headset's keys are: keys_file, else $VRCLINIC_KEYS, else user://vrclinic_keys.json.
+func keys_path() -> String:
+	if keys_file != "":
+		return keys_file
+	var from_env := OS.get_environment("VRCLINIC_KEYS")
+	return from_env if from_env != "" else "user://vrclinic_keys.json"
+
+
+# The pairing code with the pinned console ("" before pairing).
+func current_pairing_code() -> String:
+	return "" if client == null else client.pairing_code()
+
+
+# Forget the pinned console key and pair again.
+func forget_console() -> bool:
+	return client != null and client.forget_console()
 
 
 # The engine clock the protocol's timestamps use (seconds).
@@ -218,6 +254,14 @@ func _dispatch(event: Dictionary) -> void:
 		emit_signal("console_bye", event["reason"], event["text"])
 	elif kind == "refused":
 		emit_signal("refused", event["reason"], event["text"])
+	elif kind == "pairing":
+		emit_signal("pairing", event["text"])
+	elif kind == "pairing_code":
+		emit_signal("pairing_code", event["code"], event["console_name"], event["pairing_open"])
+	elif kind == "keys_problem":
+		emit_signal("keys_problem", event["text"])
+	elif kind == "connection_problem":
+		emit_signal("connection_problem", event["text"])
 	elif kind == "received":
 		_on_received(event["id"], event["message"])
 

@@ -240,9 +240,9 @@ static func _fields(raw: Dictionary, fields: Array, prefix: String, ctx: Diction
 
 static func _bounds(spec: Dictionary, value, path: String, ctx: Dictionary) -> void:
 	if spec["min"] != null and value < spec["min"]:
-		_fail(ctx, "invalid_field", "%s is below the minimum %s" % [str(value), str(spec["min"])], path)
+		_fail(ctx, "out_of_range", "%s is below the minimum %s" % [str(value), str(spec["min"])], path)
 	elif spec["max"] != null and value > spec["max"]:
-		_fail(ctx, "invalid_field", "%s is above the maximum %s" % [str(value), str(spec["max"])], path)
+		_fail(ctx, "out_of_range", "%s is above the maximum %s" % [str(value), str(spec["max"])], path)
 
 
 static func _value(v, type_spec: Dictionary, spec: Dictionary, top: bool, path: String, ctx: Dictionary):

@@ -19,7 +19,7 @@ const MAX_LIST_LEN = 1024
 const MAX_MAP_LEN = 64
 
 # Enums travel as their string value.
-# Why a peer ends (or refuses) the link.
+# Why a peer ends (or refuses) the link; SPEC.md, "Handshake", says what an engine does on each.
 const BYE_REASON_SHUTDOWN = "shutdown"
 const BYE_REASON_VERSION_MISMATCH = "version_mismatch"
 const BYE_REASON_DUPLICATE_NAME = "duplicate_name"
@@ -398,7 +398,7 @@ static func error(p_code: String, p_text: String, p_ref_type: String = "", p_ref
 		"ref_id": p_ref_id,
 	}
 
-# Sent to the console's pairing port (main port + 1, no encryption) to learn the console's public key before the first encrypted connection. Nothing secret travels: both sides then show a pairing code made from both public keys, which a technician compares. (engine to console)
+# Sent to the console's pairing port (main port + 1, no encryption) to learn the console's public key before the first encrypted connection, and again (at most once a second) while the answer says pairing is not open. Nothing secret travels: both sides then show a pairing code made from both public keys, which a technician compares. (engine to console)
 static func key_request(p_name: String, p_public_key: String) -> Dictionary:
 	return {
 		"type": "key_request",
@@ -415,7 +415,7 @@ static func console_key(p_public_key: String, p_console_name: String, p_pairing_
 		"pairing_open": p_pairing_open,
 	}
 
-# The scenes the engine offers and each scene's stimulus parameters. Sent after welcome and whenever the offer changes. (engine to console)
+# The scenes the engine offers and each scene's stimulus parameters; exactly one scene has calm = true. Sent after every welcome and whenever the offer changes. (engine to console)
 static func scene_catalogue(p_scenes: Array) -> Dictionary:
 	return {
 		"type": "scene_catalogue",
@@ -430,7 +430,7 @@ static func load_scene(p_scene_id: String, p_parameters: Array = []) -> Dictiona
 		"parameters": p_parameters,
 	}
 
-# What the engine shows now, with every parameter's applied value. Sent on every change of scene or state, and after welcome. (engine to console)
+# What the engine shows now, with every parameter's applied value. Sent after every welcome and at once on every change of scene or state (running: when the stimulus starts to show, i.e. at the start of a resume's fade). (engine to console)
 static func scene_status(p_scene_id: String, p_state: String, p_progress: float = 1.0, p_parameters: Array = [], p_text: String = "") -> Dictionary:
 	return {
 		"type": "scene_status",
@@ -462,7 +462,7 @@ static func parameter_applied(p_name: String, p_value: float, p_target: float, p
 		"applied_at": p_applied_at,
 	}
 
-# Fade to the calm scene now. Always obeyed, in any state, even during loading. (console to engine)
+# Fade to the calm scene now. Always obeyed, at once, in any state, even during loading (the load is abandoned). (console to engine)
 static func make_safe(p_fade_s: float = 1.0, p_reason: String = "") -> Dictionary:
 	return {
 		"type": "make_safe",
@@ -476,14 +476,14 @@ static func pause() -> Dictionary:
 		"type": "pause",
 	}
 
-# Continue after pause; after make_safe, bring back the scene and values shown before it, ramped over fade_s. (console to engine)
+# Continue after pause; after make_safe (or the watchdog), bring back the scene and values shown before it, ramped over fade_s. In any other state it changes nothing. (console to engine)
 static func resume(p_fade_s: float = 3.0) -> Dictionary:
 	return {
 		"type": "resume",
 		"fade_s": p_fade_s,
 	}
 
-# Show a rating prompt inside VR (SUDS 0-100, or expectancy/outcome 0-100 %). (console to engine)
+# Show a rating prompt inside VR (SUDS 0-100, or expectancy/outcome 0-100 %). Each prompt gets exactly one prompt_answer. (console to engine)
 static func prompt(p_prompt_id: int, p_kind: String, p_text: String, p_min: int = 0, p_max: int = 100, p_timeout_s: float = 60.0) -> Dictionary:
 	return {
 		"type": "prompt",
@@ -495,7 +495,7 @@ static func prompt(p_prompt_id: int, p_kind: String, p_text: String, p_min: int 
 		"timeout_s": p_timeout_s,
 	}
 
-# The patient's answer to a prompt, or its expiry. (engine to console)
+# The patient's answer to a prompt, or its expiry: exactly one per prompt received, never for a prompt_id the console did not send. (engine to console)
 static func prompt_answer(p_prompt_id: int, p_kind: String, p_answered: bool, p_shown_at: float, p_answered_at: float, p_value: int = 0) -> Dictionary:
 	return {
 		"type": "prompt_answer",
@@ -548,7 +548,7 @@ static func mirror_settings(p_enabled: bool, p_max_fps: float = 15.0, p_max_widt
 		"quality": p_quality,
 	}
 
-# One JPEG of the patient's view. At most one frame is unacknowledged at any time (see Mirror flow control). (engine to console)
+# One JPEG of the patient's view, no wider than max_width and no more often than max_fps. At most one frame is unacknowledged at any time (see Mirror flow control). (engine to console)
 static func mirror_frame(p_seq: int, p_captured_at: float, p_width: int, p_height: int, p_jpeg: PoolByteArray) -> Dictionary:
 	return {
 		"type": "mirror_frame",

@@ -8,15 +8,24 @@
 # value, refuses what it cannot do with an error (out_of_range, unknown_parameter,
 # unknown_scene, busy), answers every prompt with a fixed value, makes the scene safe on
 # make_safe and when the watchdog trips (scene_status "safe", then safety_event
-# make_safe_done when the fade is over), and quits on the console's bye.
+# make_safe_done when the fade is over), makes its scene safe on the console's bye and
+# says hello again (a console that comes back welcomes it), and sends mirror frames when
+# the console asks (a fixed 16 x 12 picture: a headless engine has no view to capture; a
+# real app sends get_viewport().get_texture().get_image().save_jpg_to_buffer() in Godot 4).
 #
 # Made the root of a scene, it reads its settings from the command line (after "--") or
 # the environment:
 #   --console tcp://HOST:PORT   or VRCLINIC_CONSOLE   (default tcp://127.0.0.1:5555)
 #   --name NAME                 or VRCLINIC_HEADSET   (default godot-headset)
+#   --keys PATH                 or VRCLINIC_KEYS      (default user://vrclinic_keys.json;
+#                               made, with a new key pair, when there is none)
+#   --pairing-port N            the console's pairing port (default: the console's port + 1)
 #   --answer N                  the answer to every prompt (default 42)
 #   --quit-after SECONDS        quit by itself after this long (default: never)
-# Exit codes: 0 after the console's bye, 2 for bad arguments, 3 when the console refused.
+# Exit codes: 0 after --quit-after, 2 for bad arguments or an unusable keys file, 3 when
+# the console refused the headset (version, name, not paired, revoked). A key the console
+# does not admit (yet) is reported and retried: it connects once it is paired. After a bye
+# shutdown it keeps saying hello until a console welcomes it.
 extends Node
 
 const LinkScript = preload("vrclinic_link.gd")
@@ -26,12 +35,21 @@ const SCENE_ID = "practice"
 const CALM_SCENE_ID = "calm"
 const APPLIED_REPORT_S = 0.1
 const LOAD_TIME_S = 0.2
+# The mirror picture: a 16 x 12 JPEG (a colour gradient).
+const MIRROR_JPEG_BASE64 = "/9j/4AAQSkZJRgABAQAAAQABAAD/2wBDAA0JCgsKCA0LCgsODg0PEyAVExISEyccHhcgLikxMC4pLSwzOko+MzZGNywtQFdBRkxOUlNSMj5aYVpQYEpRUk//2wBDAQ4ODhMREyYVFSZPNS01T09PT09PT09PT09PT09PT09PT09PT09PT09PT09PT09PT09PT09PT09PT09PT09PT0//wAARCAAMABADASIAAhEBAxEB/8QAHwAAAQUBAQEBAQEAAAAAAAAAAAECAwQFBgcICQoL/8QAtRAAAgEDAwIEAwUFBAQAAAF9AQIDAAQRBRIhMUEGE1FhByJxFDKBkaEII0KxwRVS0fAkM2JyggkKFhcYGRolJicoKSo0NTY3ODk6Q0RFRkdISUpTVFVWV1hZWmNkZWZnaGlqc3R1dnd4eXqDhIWGh4iJipKTlJWWl5iZmqKjpKWmp6ipqrKztLW2t7i5usLDxMXGx8jJytLT1NXW19jZ2uHi4+Tl5ufo6erx8vP09fb3+Pn6/8QAHwEAAwEBAQEBAQEBAQAAAAAAAAECAwQFBgcICQoL/8QAtREAAgECBAQDBAcFBAQAAQJ3AAECAxEEBSExBhJBUQdhcRMiMoEIFEKRobHBCSMzUvAVYnLRChYkNOEl8RcYGRomJygpKjU2Nzg5OkNERUZHSElKU1RVVldYWVpjZGVmZ2hpanN0dXZ3eHl6goOEhYaHiImKkpOUlZaXmJmaoqOkpaanqKmqsrO0tba3uLm6wsPExcbHyMnK0tPU1dbX2Nna4uPk5ebn6Onq8vP09fb3+Pn6/9oADAMBAAIRAxEAPwCpDbe1X4bb2qWGNfSr0Ma+lb1KrObBV3of/9k="
+const MIRROR_WIDTH = 16
+const MIRROR_HEIGHT = 12
 const SIGNAL_HANDLERS = [
 	["connected", "_on_connected"],
 	["console_gone", "_on_console_gone"],
 	["console_back", "_on_console_back"],
 	["console_bye", "_on_console_bye"],
 	["refused", "_on_refused"],
+	["pairing", "_on_pairing"],
+	["pairing_code", "_on_pairing_code"],
+	["keys_problem", "_on_keys_problem"],
+	["connection_problem", "_on_connection_problem"],
+	["mirror_settings", "_on_mirror_settings"],
 	["make_safe", "_on_make_safe"],
 	["set_parameter", "_on_set_parameter"],
 	["load_scene", "_on_load_scene"],
@@ -43,7 +61,6 @@ const SIGNAL_HANDLERS = [
 
 export var prompt_answer: int = 42
 export var answer_delay_s: float = 0.2
-export var quit_on_bye: bool = true
 
 var link = null
 var scene_id := SCENE_ID
@@ -56,6 +73,9 @@ var _fade_done_at := -1.0
 var _loading_until := -1.0
 var _answers := []
 var _started_at := 0.0
+var _mirror_every_s := -1.0  # < 0: the console has not asked for mirror frames
+var _mirror_next_at := 0.0
+var _mirror_jpeg: PoolByteArray = Marshalls.base64_to_raw(MIRROR_JPEG_BASE64)
 
 
 # The arguments after "--" on Godot's command line.
@@ -88,6 +108,8 @@ func _ready() -> void:
 	link.autostart = false
 	link.headset_name = headset
 	link.app_version = "vrclinic minimal engine"
+	link.keys_file = option(args, "--keys", "VRCLINIC_KEYS", "")
+	link.pairing_port = int(option(args, "--pairing-port", "", "0"))
 	if not link.set_console_address(address):
 		printerr("vrclinic: %s is not a console address (expected tcp://HOST:PORT)" % address)
 		get_tree().quit(2)
@@ -149,15 +171,38 @@ func _on_console_back(after_s: float) -> void:
 
 
 func _on_console_bye(reason: String, text: String) -> void:
-	_log("the console said bye (%s): %s" % [reason, text])
-	if quit_on_bye:
-		link.stop()
-		get_tree().quit(0)
+	_log("the console said bye (%s): %s; saying hello until a console welcomes this headset again" % [reason, text])
+
+
+func _on_mirror_settings(settings: Dictionary) -> void:
+	# Never more often than asked, never wider (the picture is 16 px wide).
+	var wide_enough: bool = settings["max_width"] >= MIRROR_WIDTH
+	_mirror_every_s = 1.0 / settings["max_fps"] if settings["enabled"] and settings["max_fps"] > 0 and wide_enough else -1.0
+	_log("mirror %s" % ("on, %s fps" % str(settings["max_fps"]) if _mirror_every_s > 0.0 else "off"))
 
 
 func _on_refused(reason: String, text: String) -> void:
 	printerr("vrclinic-godot: REFUSED by the console (%s): %s" % [reason, text])
-	get_tree().quit(3)
+	if reason != "not_admitted":  # not admitted: it keeps trying until a technician pairs it
+		get_tree().quit(3)
+
+
+func _on_pairing(text: String) -> void:
+	_log(text)
+
+
+func _on_pairing_code(code: String, console_name: String, pairing_open: bool) -> void:
+	var state := "open" if pairing_open else "NOT open: ask the technician to open Devices, Pair a headset"
+	_log("PAIRING CODE %s (console '%s'; pairing on the console is %s)" % [code, console_name, state])
+
+
+func _on_connection_problem(text: String) -> void:
+	_log("cannot connect: " + text)
+
+
+func _on_keys_problem(text: String) -> void:
+	printerr("vrclinic-godot: the keys file is unusable: %s" % text)
+	get_tree().quit(2)
 
 
 func _on_console_error(code: String, text: String, _ref_type: String, _ref_id: int) -> void:
@@ -288,6 +333,9 @@ func _process(_delta: float) -> void:
 		_fade_done_at = -1.0
 		link.report_make_safe_done()
 		_log("the calm scene is fully shown")
+	if _mirror_every_s > 0.0 and t >= _mirror_next_at:
+		_mirror_next_at = t + _mirror_every_s
+		link.offer_mirror_frame(_mirror_jpeg, MIRROR_WIDTH, MIRROR_HEIGHT)
 	var due := []
 	for answer in _answers:
 		if t >= min(answer["answer_at"], answer["expires_at"]):

@@ -75,6 +75,11 @@ func reset() -> void:
 	_last_echo_seq = -2
 
 
+# The console's beats of a new connection start from seq 0 again.
+func restart_sequence() -> void:
+	last_seq = -1
+
+
 # Record a heartbeat from the console; true when it counts as proof of life.
 func on_heartbeat(beat: Dictionary, received_at: float) -> bool:
 	var echo_seq: int = beat["echo_seq"]
