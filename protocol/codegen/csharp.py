@@ -32,6 +32,10 @@ NAMESPACE = "Vrclinic.Protocol"
 # Messages the engine client consumes itself (handshake, liveness, mirror flow control):
 # they get no public event. Everything else an engine may receive is dispatched.
 CLIENT_CONSUMED = frozenset({"welcome", "heartbeat", "mirror_ack"})
+# Message groups that never travel on the encrypted link the EngineClient speaks: the pairing
+# port's messages are handled by ConsoleKeyRequest (and console_key would clash with
+# System.ConsoleKey in a file that says "using System").
+OTHER_PORTS = frozenset({"pairing"})
 
 # -- small helpers ---------------------------------------------------------------------
 
@@ -531,7 +535,11 @@ def render_codec(proto: schema.Protocol) -> str:
 
 
 def render_dispatch(proto: schema.Protocol) -> str:
-    receivable = [m for m in proto.messages if m.may_travel("console") and m.type not in CLIENT_CONSUMED]
+    receivable = [
+        m
+        for m in proto.messages
+        if m.may_travel("console") and m.type not in CLIENT_CONSUMED and m.group not in OTHER_PORTS
+    ]
     out = [
         *header(),
         "using System;",
@@ -601,6 +609,13 @@ def render_vectors(proto: schema.Protocol) -> str:
         "        public override string ToString() { return Name; }",
         "    }",
         "",
+        "    public sealed class PairingVector",
+        "    {",
+        "        public string ConsolePublic, EnginePublic, Code;",
+        "",
+        "        public override string ToString() { return Code; }",
+        "    }",
+        "",
         "    /// <summary>protocol/vectors/golden.json as data. CanonicalHex: the vector's decoded value",
         "    /// (defaults filled in) encoded canonically; equal to Hex for full vectors.</summary>",
         "    public static class GoldenVectors",
@@ -633,6 +648,12 @@ def render_vectors(proto: schema.Protocol) -> str:
             f"                Note = {cs_string(v['note'])},",
             "            },",
         ]
+    out += ["        };", "", "        public static readonly PairingVector[] PairingCodes =", "        {"]
+    for v in doc.get("pairing_codes", []):
+        out.append(
+            f"            new PairingVector {{ ConsolePublic = {cs_string(v['console_public'])}, "
+            f"EnginePublic = {cs_string(v['engine_public'])}, Code = {cs_string(v['code'])} }},"
+        )
     out += ["        };", "    }", "}", ""]
     return "\n".join(out)
 

@@ -17,9 +17,17 @@ namespace Vrclinic.Bridge.Editor
             var client = link.Client;
             if (!Application.isPlaying || client == null)
             {
-                EditorGUILayout.HelpBox("Connects to the console in Play mode. Needs NetMQ and AsyncIO (see the package README).", MessageType.Info);
+                EditorGUILayout.HelpBox("Connects to the console in Play mode, encrypted, with the keys file " + link.KeysFilePath +
+                                        " (made on first start). Needs NetMQ, AsyncIO and NaCl.Net (see the package README).",
+                                        MessageType.Info);
                 return;
             }
+            EditorGUILayout.Space();
+            EditorGUILayout.LabelField("Security", EditorStyles.boldLabel);
+            EditorGUILayout.LabelField("Keys file", link.KeysFilePath);
+            EditorGUILayout.LabelField("Paired", link.IsPaired ? "yes" : "no");
+            if (link.PairingCode != null) EditorGUILayout.LabelField("Pairing code", link.PairingCode);
+            if (GUILayout.Button(link.IsPaired ? "Pair with console again" : "Pair with console")) link.PairWithConsole();
             EditorGUILayout.Space();
             EditorGUILayout.LabelField("Link", EditorStyles.boldLabel);
             EditorGUILayout.LabelField("State", client.State + (client.IsConsoleGone ? " (console gone: scene made safe)" : ""));

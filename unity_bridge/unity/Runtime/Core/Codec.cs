@@ -105,7 +105,7 @@ namespace Vrclinic.Protocol
             bool hasId = raw.Map.TryGet("id", out idValue) && idValue.Kind == MsgKind.Int;
             if (!raw.Map.TryGet("type", out typeValue) || typeValue.Kind != MsgKind.Str || typeValue.Str.Length == 0)
                 throw new ProtocolException(ErrorCode.Malformed, "the map has no text 'type'",
-                    refId: hasId ? idValue.Int : -1);
+                    refId: hasId && idValue.Int >= 0 ? idValue.Int : -1); // error.ref_id is at least -1
             string type = typeValue.Str;
             if (!hasId || idValue.Int < 0)
                 throw new ProtocolException(ErrorCode.Malformed, "the map has no non-negative integer 'id'", type);

@@ -9,9 +9,27 @@ namespace Vrclinic.Bridge
         /// <summary>Sending hello until a welcome arrives.</summary>
         Connecting,
         Connected,
-        /// <summary>The console refused us (version, duplicate name): a person must act.</summary>
+        /// <summary>The console refused us (version, duplicate name, not paired, revoked): a
+        /// person must act. Nothing more is sent.</summary>
         Refused,
         Closed,
+    }
+
+    /// <summary>The reasons <see cref="EngineClient.Refused"/> gives: the bye reasons that stop
+    /// the link (SPEC.md, section 4.2) as they are written on the wire, and not_admitted.</summary>
+    public static class RefusalReason
+    {
+        public const string VersionMismatch = "version_mismatch";
+        public const string DuplicateName = "duplicate_name";
+        /// <summary>Pairing was declined, closed or timed out on the console: forget a console
+        /// key this headset was not welcomed with, pair again.</summary>
+        public const string NotPaired = "not_paired";
+        /// <summary>The technician removed this headset from the console's devices.</summary>
+        public const string Revoked = "revoked";
+        public const string Refused = "refused";
+        /// <summary>The console refused this headset's key during the encrypted handshake.
+        /// Unlike the others the link keeps trying (it connects by itself once paired).</summary>
+        public const string NotAdmitted = "not_admitted";
     }
 
     /// <summary>Who this engine is, as said in every hello.</summary>
@@ -54,6 +72,13 @@ namespace Vrclinic.Bridge
         public const double MirrorAckTimeoutS = 1.0;
         /// <summary>Errors sent to the console per second, at most (SPEC.md, section 9).</summary>
         public const int MaxErrorsPerSecond = 10;
+        /// <summary>After bye(flooding) the console drops everything from us for this long
+        /// (SPEC.md, section 4.2): no hello before.</summary>
+        public const double FloodingBackoffS = 10.0;
+        /// <summary>Refused "not_admitted" text (the words of unity_bridge/client.py).</summary>
+        public const string NotAdmittedText =
+            "The console refused this headset's key: it is not paired with that console (or was removed). " +
+            "Ask the technician to open Devices, Pair a headset, on the console.";
 
         readonly ITransport transport;
         readonly IClock clock;
@@ -65,6 +90,7 @@ namespace Vrclinic.Bridge
         long nextId = 1;
         long nextBeatSeq;
         bool hadSession;
+        bool notAdmittedSaid;
         string sessionId;
         double nextHello;
         double nextBeat;
@@ -89,10 +115,14 @@ namespace Vrclinic.Bridge
         /// <summary>Heartbeats count again after ConsoleGone; the scene stays calm until the
         /// console sends resume or load_scene. Argument: seconds the console was gone.</summary>
         public event Action<double> ConsoleBack;
-        /// <summary>The console refused this engine (version mismatch, duplicate name), or
-        /// this engine refused the console's version. Arguments: the bye reason, the text for
-        /// a person. The client stops; a person must act.</summary>
-        public event Action<ByeReason, string> Refused;
+        /// <summary>The console refused this engine, or this engine refused the console's
+        /// version. Arguments: the reason (a <see cref="RefusalReason"/>: the bye reason as on
+        /// the wire, or not_admitted) and the text for a person. For every reason but
+        /// not_admitted the client stops (State Refused; a person must act); when it was
+        /// connected, ConsoleGone and MakeSafeRequested come first. not_admitted (the console
+        /// refused this headset's key during the handshake) is said once per run of refusals
+        /// and the client keeps trying, so that it connects by itself once paired.</summary>
+        public event Action<string, string> Refused;
         /// <summary>One event for "calm the scene now": a make_safe message (its fade and
         /// reason) or the watchdog / a bye (fade <see cref="WatchdogFadeS"/>). Arguments:
         /// fade seconds, reason, true when it came from the watchdog or a bye.</summary>
@@ -232,6 +262,18 @@ namespace Vrclinic.Bridge
             if (State == LinkState.Closed) return;
             Exception failure = null;
             byte[] frame;
+            var handshakes = transport as IHandshakeReport;
+            if (handshakes != null && handshakes.TakeHandshakeRefused())
+            {
+                try
+                {
+                    OnHandshakeRefused();
+                }
+                catch (HandlerException exc)
+                {
+                    failure = exc.InnerException;
+                }
+            }
             // Read first: after a long frame (a scene load hitch) the newest heartbeat is
             // already waiting and proves the console alive; the watchdog then has no reason
             // to trip.
@@ -254,6 +296,35 @@ namespace Vrclinic.Bridge
             {
                 if (failure == null) failure = exc.InnerException;
             }
+            if (failure != null) throw new AggregateException("an EngineClient event handler failed", failure);
+        }
+
+        /// <summary>
+        /// Starts the link over with hello, on a new connection: after a refusal, once a
+        /// person has acted (paired the headset again), or when the transport underneath was
+        /// replaced (a <see cref="SwappableTransport"/> given another console key). A
+        /// connected link is treated as lost first: the scene is made safe.
+        /// </summary>
+        public void StartOver(string why = "the link was started over")
+        {
+            if (State == LinkState.Closed) throw new ObjectDisposedException("EngineClient");
+            Exception failure = null;
+            double t = clock.Now;
+            if (State == LinkState.Connected && !IsConsoleGone)
+            {
+                try
+                {
+                    Trip(why, null, t);
+                }
+                catch (HandlerException exc)
+                {
+                    failure = exc.InnerException;
+                }
+            }
+            State = LinkState.Connecting;
+            notAdmittedSaid = false;
+            inFlight = false;
+            nextHello = t;
             if (failure != null) throw new AggregateException("an EngineClient event handler failed", failure);
         }
 
@@ -292,6 +363,19 @@ namespace Vrclinic.Bridge
         void Invoke<T>(Action<T, long> handler, T message, long id)
         {
             if (handler != null) Guard(() => handler(message, id));
+        }
+
+        void OnHandshakeRefused()
+        {
+            if (notAdmittedSaid || State == LinkState.Refused) return; // once, not at every reconnection attempt
+            notAdmittedSaid = true;
+            RaiseRefused(RefusalReason.NotAdmitted, NotAdmittedText);
+        }
+
+        void RaiseRefused(string reason, string text)
+        {
+            var refused = Refused;
+            if (refused != null) Guard(() => refused(reason, text));
         }
 
         void Housekeeping(double t)
@@ -434,18 +518,23 @@ namespace Vrclinic.Bridge
                               ": update the older of the two.";
                 Send(new Bye { Reason = ByeReason.VersionMismatch, Text = ProtocolException.Clip(text, 1024) });
                 State = LinkState.Refused;
-                var refused = Refused;
-                if (refused != null) Guard(() => refused(ByeReason.VersionMismatch, text));
+                RaiseRefused(RefusalReason.VersionMismatch, text);
                 return;
             }
             decoder.PeerMinor = (int)welcome.ProtocolMinor;
             bool resumed = hadSession;
+            notAdmittedSaid = false; // the handshake went through: a later refusal is news again
             if (sessionId != null && sessionId != welcome.SessionId)
             {
-                // Another console process: its heartbeats start again at 0 and its clock
-                // may have another origin, so what we knew of the old one is worthless.
+                // Another console process: its clock may have another origin, so what we
+                // knew of the old one is worthless.
                 peer = new PeerClock(WatchdogTimeoutS);
             }
+            // Every welcome: the console's next beat counts whatever its number (a console
+            // that started over numbers from 0), so no number from before, even 2^53 - 1,
+            // wedges the link.
+            peer.RestartSequence();
+            if (State != LinkState.Connected) nextBeatSeq = 0; // a new connection: we number from 0 again
             sessionId = welcome.SessionId;
             Welcome = welcome;
             HeartbeatIntervalS = welcome.HeartbeatIntervalMs / 1000.0;
@@ -472,20 +561,40 @@ namespace Vrclinic.Bridge
             if (back != null) Guard(() => back(t - goneAt));
         }
 
+        static bool Stops(ByeReason reason)
+        {
+            switch (reason)
+            {
+                case ByeReason.VersionMismatch:
+                case ByeReason.DuplicateName:
+                case ByeReason.NotPaired:
+                case ByeReason.Revoked:
+                case ByeReason.Refused:
+                    return true;
+                default:
+                    return false;
+            }
+        }
+
         void OnBye(Bye bye, double t)
         {
-            if (bye.Reason == ByeReason.VersionMismatch || bye.Reason == ByeReason.DuplicateName)
+            if (State == LinkState.Refused) return;
+            string reason = EnumWire.ToWire(bye.Reason);
+            bool wasConnected = State == LinkState.Connected;
+            if (Stops(bye.Reason))
             {
+                // The scene goes calm first (a revoked headset may be mid-exposure), then the
+                // engine hears why the link stopped.
                 State = LinkState.Refused;
-                var refused = Refused;
-                if (refused != null) Guard(() => refused(bye.Reason, bye.Text));
+                if (wasConnected && !IsConsoleGone) Trip("the console refused us (" + reason + ": " + bye.Text + ")", null, t);
+                RaiseRefused(reason, bye.Text);
                 return;
             }
-            bool wasConnected = State == LinkState.Connected;
             State = LinkState.Connecting;
-            nextHello = t + HelloRetryS;
+            // flooding: the console drops everything from us for 10 s, so hello waits as long.
+            nextHello = t + (bye.Reason == ByeReason.Flooding ? FloodingBackoffS : HelloRetryS);
             if (wasConnected && !IsConsoleGone)
-                Trip("the console said bye (" + EnumWire.ToWire(bye.Reason) + ": " + bye.Text + ")", null, t);
+                Trip("the console said bye (" + reason + ": " + bye.Text + ")", null, t);
         }
 
         void SendMirrorFrame(double t)

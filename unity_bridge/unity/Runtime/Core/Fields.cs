@@ -39,24 +39,31 @@ namespace Vrclinic.Protocol
 
         public static ProtocolException Missing(string path) { return Invalid(path, "required field is missing"); }
 
+        // A number outside its declared min..max is out_of_range, the code set_parameter uses
+        // for a parameter's own range (SPEC.md, section 9.3), as the Python codec says it.
+        static ProtocolException OutOfRange(string path, string problem)
+        {
+            return new ProtocolException(ErrorCode.OutOfRange, problem, field: path);
+        }
+
         public static ProtocolException BelowMin(string path, double value, string min)
         {
-            return Invalid(path, Num(value) + " is below the minimum " + min);
+            return OutOfRange(path, Num(value) + " is below the minimum " + min);
         }
 
         public static ProtocolException AboveMax(string path, double value, string max)
         {
-            return Invalid(path, Num(value) + " is above the maximum " + max);
+            return OutOfRange(path, Num(value) + " is above the maximum " + max);
         }
 
         public static ProtocolException BelowMin(string path, long value, string min)
         {
-            return Invalid(path, value.ToString(Inv) + " is below the minimum " + min);
+            return OutOfRange(path, value.ToString(Inv) + " is below the minimum " + min);
         }
 
         public static ProtocolException AboveMax(string path, long value, string max)
         {
-            return Invalid(path, value.ToString(Inv) + " is above the maximum " + max);
+            return OutOfRange(path, value.ToString(Inv) + " is above the maximum " + max);
         }
 
         public static ProtocolException NotOneOf(MsgValue v, string path, string[] allowed)

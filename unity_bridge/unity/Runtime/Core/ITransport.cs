@@ -20,17 +20,33 @@ namespace Vrclinic.Bridge
     }
 
     /// <summary>
+    /// What a transport on the encrypted port can add (optional): that the console ended
+    /// connections during the CURVE handshake, i.e. refused this headset's key (not paired,
+    /// revoked) or holds another key than the one pinned. libzmq reports it as
+    /// ZMQ_EVENT_HANDSHAKE_FAILED_AUTH; NetMQ has no such event, so <c>NetMqTransport</c>
+    /// infers it (see there). The <see cref="EngineClient"/> asks on every Poll and tells
+    /// the engine once per run of refusals (Refused "not_admitted"), and keeps trying.
+    /// </summary>
+    public interface IHandshakeReport
+    {
+        /// <summary>True once when handshakes were refused since the last call. Never blocks;
+        /// called only from the thread that pumps the client.</summary>
+        bool TakeHandshakeRefused();
+    }
+
+    /// <summary>
     /// An in-process transport for tests and tools: the console side is whoever holds it.
     /// <see cref="Deliver"/> hands the client a frame, <see cref="TakeSent"/> takes what the
     /// client sent. <see cref="PeerConnected"/> false behaves like a DEALER with IMMEDIATE
     /// and no connection: sends are dropped. Thread-safe.
     /// </summary>
-    public sealed class InMemoryTransport : ITransport
+    public sealed class InMemoryTransport : ITransport, IHandshakeReport
     {
         readonly object gate = new object();
         readonly Queue<byte[]> inbox = new Queue<byte[]>();
         readonly Queue<byte[]> outbox = new Queue<byte[]>();
         bool peerConnected = true;
+        bool handshakeRefused;
 
         public int Dropped { get; private set; }
         public bool Disposed { get; private set; }
@@ -84,6 +100,23 @@ namespace Vrclinic.Bridge
                 var all = new List<byte[]>(outbox);
                 outbox.Clear();
                 return all;
+            }
+        }
+
+        /// <summary>The console refuses the encrypted handshake (as a ZAP handler does for an
+        /// unpaired key): reported once by <see cref="TakeHandshakeRefused"/>.</summary>
+        public void RefuseHandshake()
+        {
+            lock (gate) handshakeRefused = true;
+        }
+
+        public bool TakeHandshakeRefused()
+        {
+            lock (gate)
+            {
+                bool refused = handshakeRefused;
+                handshakeRefused = false;
+                return refused;
             }
         }
 

@@ -145,7 +145,15 @@ namespace Vrclinic.Bridge
             };
         }
 
-        /// <summary>Forgets the peer's beat numbering (a new console session starts over at 0).</summary>
+        /// <summary>The peer numbers its beats from 0 again (a new connection, a welcome): its
+        /// next beat counts whatever its number. The clock samples are kept. The twin of
+        /// protocol/timing.py's restart_sequence.</summary>
+        public void RestartSequence()
+        {
+            LastSeq = -1;
+        }
+
+        /// <summary>Forgets the peer's beat numbering and the echo (a new console session starts over at 0).</summary>
         public void ResetSequence()
         {
             LastSeq = -1;

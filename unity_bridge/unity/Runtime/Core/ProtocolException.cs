@@ -39,7 +39,8 @@ namespace Vrclinic.Protocol
         /// <summary>The <c>error</c> message that tells the peer what was wrong with what it sent.</summary>
         public Error ToError()
         {
-            return new Error { Code = Code, Text = Clip(Message, 1024), RefType = Clip(MsgType, 64), RefId = RefId };
+            // ref_id is at least -1: the reply must always be sendable
+            return new Error { Code = Code, Text = Clip(Message, 1024), RefType = Clip(MsgType, 64), RefId = RefId >= 0 ? RefId : -1 };
         }
 
         /// <summary>Cuts text to at most maxBytes of UTF-8 (ending in "..." when cut), never

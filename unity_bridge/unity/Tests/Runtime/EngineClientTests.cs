@@ -275,6 +275,23 @@ namespace Vrclinic.Bridge.Tests
         }
 
         [Test]
+        public void ANegativeIdInAFrameWithoutTypeIsAnsweredWithRefIdMinusOne()
+        {
+            var rig = new Rig();
+            rig.Connect();
+            var w = new MsgPackWriter();
+            w.WriteMapHeader(2);
+            w.WriteString("type"); w.WriteInt(5);
+            w.WriteString("id"); w.WriteInt(-7);
+            rig.Console.SendRaw(w.ToArray());
+            var errors = Of<Error>(rig.Poll());
+            Assert.AreEqual(1, errors.Count, "the reply is sendable: error.ref_id is at least -1");
+            Assert.AreEqual(ErrorCode.Malformed, errors[0].Code);
+            Assert.AreEqual(-1L, errors[0].RefId);
+            Assert.AreEqual(LinkState.Connected, rig.Client.State);
+        }
+
+        [Test]
         public void ErrorRepliesAreRateLimitedToTenASecond()
         {
             var rig = new Rig();

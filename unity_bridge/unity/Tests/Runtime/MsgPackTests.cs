@@ -135,7 +135,7 @@ namespace Vrclinic.Bridge.Tests
         {
             var tooFar = new SetParameter { Name = "distance", Value = 1.0, RampS = -1.0 };
             var caught = Assert.Throws<ProtocolException>(() => Codec.Encode(tooFar, 1));
-            Assert.AreEqual(ErrorCode.InvalidField, caught.Code);
+            Assert.AreEqual(ErrorCode.OutOfRange, caught.Code, "a number outside min..max is out_of_range, as in Python");
             Assert.AreEqual("set_parameter.ramp_s: -1.0 is below the minimum 0.0", caught.Message);
             Assert.AreEqual(ErrorCode.InvalidField,
                 Assert.Throws<ProtocolException>(() => Codec.Encode(new SetParameter { Name = "d", Value = double.NaN }, 1)).Code);

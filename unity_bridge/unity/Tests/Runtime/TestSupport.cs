@@ -130,7 +130,7 @@ namespace Vrclinic.Bridge.Tests
             Client.Connected += (w, resumed) => Events.Add("connected" + (resumed ? " resumed" : ""));
             Client.ConsoleGone += (why, silent) => Events.Add("gone");
             Client.ConsoleBack += after => Events.Add("back");
-            Client.Refused += (reason, text) => Events.Add("refused " + EnumWire.ToWire(reason));
+            Client.Refused += (reason, text) => Events.Add("refused " + reason);
             Client.MakeSafeRequested += (fade, reason, watchdog) => Events.Add("make_safe " + (watchdog ? "watchdog" : "console"));
         }
 

@@ -30,7 +30,7 @@ namespace Vrclinic.Protocol
     /// <summary>Who may send a message.</summary>
     public enum Direction { ConsoleToEngine, EngineToConsole, Both }
 
-    /// <summary>Why a peer ends (or refuses) the link.</summary>
+    /// <summary>Why a peer ends (or refuses) the link; SPEC.md, "Handshake", says what an engine does on each.</summary>
     public enum ByeReason
     {
         Shutdown,
@@ -321,9 +321,9 @@ namespace Vrclinic.Protocol
         public override string TypeName { get { return Type; } }
         public override Direction Direction { get { return Direction.EngineToConsole; } }
 
-        /// <summary>The headset's name, unique in the clinic (shown to the therapist), e.g. "Room 2 Quest".</summary>
+        /// <summary>The headset's name as its settings give it, e.g. "Room 2 Quest"; on the encrypted port only a proposal: the console shows the name its device list gives the headset's key.</summary>
         public string Name { get; set; } = "";
-        /// <summary>Random token chosen at engine start: the same token on a new connection means a reconnection, a different one under a live name means a second headset with the same name.</summary>
+        /// <summary>Random token chosen when the engine app starts, the same for as long as it runs: the same token on a new connection is a reconnection of the same run, a different one a restarted app (the headset itself is its key).</summary>
         public string InstanceId { get; set; } = "";
         /// <summary>Protocol major version the engine speaks.</summary>
         public long ProtocolMajor { get; set; }
@@ -337,7 +337,7 @@ namespace Vrclinic.Protocol
         public string Device { get; set; } = "";
         /// <summary>Engine clock when sent (monotonic seconds; any origin). [s]</summary>
         public double SentAt { get; set; }
-        /// <summary>True when this engine had a session with this console before and kept its state.</summary>
+        /// <summary>True when this app run was welcomed by this console before (a reconnection) and kept its state; false after a start.</summary>
         public bool Resumed { get; set; } = false;
     }
 
@@ -356,9 +356,9 @@ namespace Vrclinic.Protocol
         public string ConsoleName { get; set; } = "";
         /// <summary>The console's session identifier; the same across reconnections of one session.</summary>
         public string SessionId { get; set; } = "";
-        /// <summary>How often each side sends a heartbeat. [ms]</summary>
+        /// <summary>How often each side sends a heartbeat; the link states follow from it (SPEC.md, "Link states"). [ms]</summary>
         public long HeartbeatIntervalMs { get; set; }
-        /// <summary>How long without a console heartbeat before the engine makes the scene safe on its own. [ms]</summary>
+        /// <summary>How long without a counted console heartbeat before the engine makes the scene safe on its own; at least 3 × heartbeat_interval_ms (an engine given less uses 3 × heartbeat_interval_ms). The engine starts over with hello after 4 × this. [ms]</summary>
         public long WatchdogTimeoutMs { get; set; }
         /// <summary>Console clock when sent. [s]</summary>
         public double SentAt { get; set; }
@@ -388,7 +388,7 @@ namespace Vrclinic.Protocol
         public override string TypeName { get { return Type; } }
         public override Direction Direction { get { return Direction.Both; } }
 
-        /// <summary>Sender's heartbeat counter, from 0 on every new connection (after each welcome), +1 per beat; a receiver ignores beats not newer than the last it accepted on this connection.</summary>
+        /// <summary>Sender's heartbeat counter: 0 for its first beat after a handshake (when, exactly: SPEC.md section 5, Numbering), +1 per beat; a receiver ignores beats not newer than the last it counted since then.</summary>
         public long Seq { get; set; }
         /// <summary>Sender clock when this beat was sent (t3). [s]</summary>
         public double SentAt { get; set; }
@@ -407,17 +407,17 @@ namespace Vrclinic.Protocol
         public override string TypeName { get { return Type; } }
         public override Direction Direction { get { return Direction.Both; } }
 
-        /// <summary>Kind of problem.</summary>
+        /// <summary>Kind of problem (SPEC.md, "Errors and limits", says which for what).</summary>
         public ErrorCode Code { get; set; }
         /// <summary>The problem in words: message, field and what was wrong.</summary>
         public string Text { get; set; } = "";
-        /// <summary>Type of the message this error refers to, when it could be read.</summary>
+        /// <summary>Type of the message this error refers to, when it could be read as text; "" otherwise.</summary>
         public string RefType { get; set; } = "";
-        /// <summary>Envelope id of the message this error refers to; -1 when it could not be read.</summary>
+        /// <summary>Envelope id of the message this error refers to; -1 when it could not be read as an integer of at least 0.</summary>
         public long RefId { get; set; } = -1L;
     }
 
-    /// <summary>Sent to the console's pairing port (main port + 1, no encryption) to learn the console's public key before the first encrypted connection. Nothing secret travels: both sides then show a pairing code made from both public keys, which a technician compares. (engine to console)</summary>
+    /// <summary>Sent to the console's pairing port (main port + 1, no encryption) to learn the console's public key before the first encrypted connection, and again (at most once a second) while the answer says pairing is not open. Nothing secret travels: both sides then show a pairing code made from both public keys, which a technician compares. (engine to console)</summary>
     public sealed class KeyRequest : ProtocolMessage
     {
         public const string Type = "key_request";
@@ -426,7 +426,7 @@ namespace Vrclinic.Protocol
 
         /// <summary>The headset's name, proposed for the console's device list.</summary>
         public string Name { get; set; } = "";
-        /// <summary>The headset's CURVE public key, Z85-encoded (40 characters).</summary>
+        /// <summary>The headset's CURVE public key, Z85-encoded (exactly 40 characters); never the secret key.</summary>
         public string PublicKey { get; set; } = "";
     }
 
@@ -437,15 +437,15 @@ namespace Vrclinic.Protocol
         public override string TypeName { get { return Type; } }
         public override Direction Direction { get { return Direction.ConsoleToEngine; } }
 
-        /// <summary>The console's CURVE public key, Z85-encoded (40 characters): pin it and use it as the CURVE server key.</summary>
+        /// <summary>The console's CURVE public key, Z85-encoded (exactly 40 characters): use it as the CURVE server key, and keep it (pin it) once the console has welcomed the headset.</summary>
         public string PublicKey { get; set; } = "";
         /// <summary>The console's name, to show on the headset.</summary>
         public string ConsoleName { get; set; } = "";
-        /// <summary>True while a technician has opened pairing on the console (Devices, Pair a headset); otherwise an unpaired key is refused at the encrypted port.</summary>
+        /// <summary>True while a technician has opened pairing on the console (Devices, Pair a headset); otherwise an unpaired key is refused at the encrypted port's handshake, and the engine asks again later.</summary>
         public bool PairingOpen { get; set; }
     }
 
-    /// <summary>The scenes the engine offers and each scene's stimulus parameters. Sent after welcome and whenever the offer changes. (engine to console)</summary>
+    /// <summary>The scenes the engine offers and each scene's stimulus parameters; exactly one scene has calm = true. Sent after every welcome and whenever the offer changes. (engine to console)</summary>
     public sealed class SceneCatalogue : ProtocolMessage
     {
         public const string Type = "scene_catalogue";
@@ -469,20 +469,20 @@ namespace Vrclinic.Protocol
         public List<ParameterValue> Parameters { get; set; } = new List<ParameterValue>();
     }
 
-    /// <summary>What the engine shows now, with every parameter's applied value. Sent on every change of scene or state, and after welcome. (engine to console)</summary>
+    /// <summary>What the engine shows now, with every parameter's applied value. Sent after every welcome and at once on every change of scene or state (running: when the stimulus starts to show, i.e. at the start of a resume's fade). (engine to console)</summary>
     public sealed class SceneStatus : ProtocolMessage
     {
         public const string Type = "scene_status";
         public override string TypeName { get { return Type; } }
         public override Direction Direction { get { return Direction.EngineToConsole; } }
 
-        /// <summary>The scene shown (or being loaded).</summary>
+        /// <summary>The scene shown (or being loaded): an id from the catalogue; the calm scene's id in state safe.</summary>
         public string SceneId { get; set; } = "";
-        /// <summary>loading, running, paused, safe (calm scene after make_safe) or failed.</summary>
+        /// <summary>loading, running, paused, safe (the calm scene after make_safe or the watchdog) or failed.</summary>
         public SceneState State { get; set; }
-        /// <summary>Loading progress.</summary>
+        /// <summary>Loading progress (1.0 in every state but loading).</summary>
         public double Progress { get; set; } = 1.0;
-        /// <summary>Applied value of every parameter of the scene.</summary>
+        /// <summary>Applied value of every parameter of the scene named (none for a calm scene without parameters).</summary>
         public List<ParameterValue> Parameters { get; set; } = new List<ParameterValue>();
         /// <summary>Why a load failed, or other detail for the therapist.</summary>
         public string Text { get; set; } = "";
@@ -524,7 +524,7 @@ namespace Vrclinic.Protocol
         public double AppliedAt { get; set; }
     }
 
-    /// <summary>Fade to the calm scene now. Always obeyed, in any state, even during loading. (console to engine)</summary>
+    /// <summary>Fade to the calm scene now. Always obeyed, at once, in any state, even during loading (the load is abandoned). (console to engine)</summary>
     public sealed class MakeSafe : ProtocolMessage
     {
         public const string Type = "make_safe";
@@ -545,7 +545,7 @@ namespace Vrclinic.Protocol
         public override Direction Direction { get { return Direction.ConsoleToEngine; } }
     }
 
-    /// <summary>Continue after pause; after make_safe, bring back the scene and values shown before it, ramped over fade_s. (console to engine)</summary>
+    /// <summary>Continue after pause; after make_safe (or the watchdog), bring back the scene and values shown before it, ramped over fade_s. In any other state it changes nothing. (console to engine)</summary>
     public sealed class Resume : ProtocolMessage
     {
         public const string Type = "resume";
@@ -556,7 +556,7 @@ namespace Vrclinic.Protocol
         public double FadeS { get; set; } = 3.0;
     }
 
-    /// <summary>Show a rating prompt inside VR (SUDS 0-100, or expectancy/outcome 0-100 %). (console to engine)</summary>
+    /// <summary>Show a rating prompt inside VR (SUDS 0-100, or expectancy/outcome 0-100 %). Each prompt gets exactly one prompt_answer. (console to engine)</summary>
     public sealed class Prompt : ProtocolMessage
     {
         public const string Type = "prompt";
@@ -569,15 +569,15 @@ namespace Vrclinic.Protocol
         public PromptKind Kind { get; set; }
         /// <summary>The question as the patient reads it.</summary>
         public string Text { get; set; } = "";
-        /// <summary>Lowest answer.</summary>
+        /// <summary>Lowest answer; the console keeps 0 &lt;= min &lt; max &lt;= 100.</summary>
         public long Min { get; set; } = 0L;
         /// <summary>Highest answer.</summary>
         public long Max { get; set; } = 100L;
-        /// <summary>Hide the prompt after this long without an answer (then prompt_answer has answered = false). [s]</summary>
+        /// <summary>Hide the prompt after this long without an answer (then prompt_answer has answered = false); 0 = no time limit. [s]</summary>
         public double TimeoutS { get; set; } = 60.0;
     }
 
-    /// <summary>The patient's answer to a prompt, or its expiry. (engine to console)</summary>
+    /// <summary>The patient's answer to a prompt, or its expiry: exactly one per prompt received, never for a prompt_id the console did not send. (engine to console)</summary>
     public sealed class PromptAnswer : ProtocolMessage
     {
         public const string Type = "prompt_answer";
@@ -590,7 +590,7 @@ namespace Vrclinic.Protocol
         public PromptKind Kind { get; set; }
         /// <summary>False when the prompt timed out or was dismissed.</summary>
         public bool Answered { get; set; }
-        /// <summary>The rating (only meaningful when answered).</summary>
+        /// <summary>The rating, within the prompt's min..max when answered; 0 when not.</summary>
         public long Value { get; set; } = 0L;
         /// <summary>Engine clock when the prompt appeared. [s]</summary>
         public double ShownAt { get; set; }
@@ -668,7 +668,7 @@ namespace Vrclinic.Protocol
         public long Quality { get; set; } = 70L;
     }
 
-    /// <summary>One JPEG of the patient's view. At most one frame is unacknowledged at any time (see Mirror flow control). (engine to console)</summary>
+    /// <summary>One JPEG of the patient's view, no wider than max_width and no more often than max_fps. At most one frame is unacknowledged at any time (see Mirror flow control). (engine to console)</summary>
     public sealed class MirrorFrame : ProtocolMessage
     {
         public const string Type = "mirror_frame";
