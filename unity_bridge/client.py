@@ -20,6 +20,7 @@ mirror flow control, error replies) is done here.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import math
 import os
@@ -40,6 +41,7 @@ from protocol.waker import Waker
 
 
 class EngineState(StrEnum):
+    PAIRING = "pairing"  # no console key yet: asking the pairing port for it (SPEC §10.6)
     CONNECTING = "connecting"  # sending hello until a welcome arrives
     CONNECTED = "connected"
     REFUSED = "refused"  # the console refused us (version, name, pairing, revoked): a person must act
@@ -81,6 +83,15 @@ class Refused:
     text: str
 
 
+@dataclass(frozen=True, slots=True)
+class PairingCode:
+    """Pairing (SPEC §10.6): show ``code`` to the person at the headset; the technician
+    accepts on the console only if the console shows the same code."""
+
+    code: str
+    console_name: str
+
+
 @dataclass(slots=True)  # not frozen: made per message, and frozen __init__ costs more
 class Received:
     """An application message from the console (set_parameter, make_safe, prompt, ...)."""
@@ -89,7 +100,7 @@ class Received:
     message: messages.Message
 
 
-EngineEvent = Connected | ConsoleGone | ConsoleBack | Refused | Received
+EngineEvent = Connected | ConsoleGone | ConsoleBack | Refused | Received | PairingCode
 
 # Messages the client handles itself (some also reach the engine); everything else goes
 # straight to the engine.
@@ -104,15 +115,30 @@ _REFUSALS = frozenset(
         messages.ByeReason.DUPLICATE_NAME,
         messages.ByeReason.NOT_PAIRED,
         messages.ByeReason.REVOKED,
+        messages.ByeReason.REFUSED,
     }
 )
+FLOODING_WAIT_S = 10.0  # SPEC §4.2: after bye "flooding", the console drops everything this long
+KEY_REQUEST_EVERY_S = 1.0  # SPEC §10.6: while pairing is not open, ask again no sooner than this
+
+
+def _clip_utf8(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` bytes of UTF-8, never inside a character."""
+    return text.encode("utf-8")[:limit].decode("utf-8", errors="ignore")
+
+
+def keys_path_from_environment() -> Path | None:
+    """The keys file named by VRCLINIC_KEYS (how the conformance suite hands a client its
+    keys), or None when the variable is not set."""
+    path = os.environ.get("VRCLINIC_KEYS")
+    return Path(path) if path else None
 
 
 def keys_from_environment() -> EngineKeys | None:
-    """The keys file named by VRCLINIC_KEYS (how the conformance suite hands a client its
-    keys), or None when the variable is not set. Raises KeyProblem for an unusable file."""
-    path = os.environ.get("VRCLINIC_KEYS")
-    return security.read_keys_file(Path(path)) if path else None
+    """The keys in the file named by VRCLINIC_KEYS, or None when the variable is not set.
+    Raises KeyProblem for an unusable file."""
+    path = keys_path_from_environment()
+    return security.read_keys_file(path) if path else None
 
 
 def request_console_key(
@@ -178,10 +204,14 @@ class EngineClient:
         context: zmq.Context | None = None,
         keys: EngineKeys | None = None,
         insecure: bool = False,
+        keys_path: Path | None = None,
     ):
         """``keys``: this engine's key pair and the console's pinned public key; without
-        them, the keys file named by the environment variable VRCLINIC_KEYS. ``insecure``
-        connects without encryption, which only a console's lab-bench port accepts."""
+        them, the keys file ``keys_path`` or the one named by the environment variable
+        VRCLINIC_KEYS. Keys without a console key start pairing (SPEC §10.6): the console's
+        key is asked for on its pairing port, and kept in the keys file (when there is one)
+        once the console welcomes us. ``insecure`` connects without encryption, which only a
+        console's lab-bench port accepts."""
         self.console = console
         self.name = name
         self.engine = engine
@@ -216,17 +246,26 @@ class EngineClient:
         self._waker = Waker()
         self._own_context = context is None
         self._ctx = context or zmq.Context()
-        self._socket = self._ctx.socket(zmq.DEALER)
-        self.keys = None if insecure else (keys or keys_from_environment())
-        if self.keys is not None:
-            security.make_curve_client(self._socket, self.keys)
-        elif not insecure:
-            self._socket.close(0)
+        self._keys_path = None if keys is not None or insecure else (keys_path or keys_path_from_environment())
+        if keys is None and self._keys_path is not None:
+            keys = security.read_keys_file(self._keys_path)
+        self.keys = None if insecure else keys
+        if self.keys is None and not insecure:
+            self._waker.close()
+            if self._own_context:
+                self._ctx.term()
             raise KeyProblem(
                 "no keys for the encrypted link: pass keys=, or set VRCLINIC_KEYS to this headset's keys "
-                "file (pair it first: vrclinic headset-sim --pair)"
+                "file (vrclinic headset-sim makes one and pairs it with --pair)"
             )
         self._not_admitted_said = False
+        self._keys_saved = self.keys is not None and self.keys.console_public is not None
+        self.keys_save_problem: str | None = None
+        self._error_tokens, self._error_tokens_at = 10.0, now()
+        self._pairing: zmq.Socket | None = None
+        self._next_key_request = 0.0
+        self._flood_wait_until = 0.0
+        self._socket = self._ctx.socket(zmq.DEALER)
         for option, value in (
             (zmq.LINGER, 0),
             (zmq.IMMEDIATE, 1),
@@ -240,12 +279,15 @@ class EngineClient:
         ):
             self._socket.setsockopt(option, value)
         self._monitor = self._socket.get_monitor_socket(zmq.EVENT_HANDSHAKE_FAILED_AUTH | zmq.EVENT_HANDSHAKE_SUCCEEDED)
-        self._socket.connect(console)
         self._watched = [
             (self._socket, zmq.POLLIN),
             (self._waker.fileno(), zmq.POLLIN),
             (self._monitor, zmq.POLLIN),
         ]
+        if self.keys is not None and self.keys.console_public is None:
+            self._start_pairing()
+        else:
+            self._connect()
 
     # -- estimates --------------------------------------------------------------------
     @property
@@ -306,6 +348,8 @@ class EngineClient:
                     self._read_one(events)
                 elif item is self._monitor:
                     self._on_handshake_event(events)
+                elif item is self._pairing:
+                    self._on_console_key(events)
                 else:
                     self._waker.drain()
             if events:
@@ -322,11 +366,72 @@ class EngineClient:
         self._socket.disable_monitor()
         self._monitor.close(0)
         self._socket.close(0)
+        if self._pairing is not None:
+            self._pairing.close(0)
         self._waker.close()
         if self._own_context:
             self._ctx.term()
 
     # -- internals (the engine's thread) ----------------------------------------------
+    def _connect(self) -> None:
+        """Connect the main socket: encrypted to the pinned console key, or (lab bench) not."""
+        if self.keys is not None:
+            security.make_curve_client(self._socket, self.keys)
+        self._socket.connect(self.console)
+        self.state = EngineState.CONNECTING
+
+    def _start_pairing(self) -> None:
+        """Ask the console's pairing port for its key (SPEC §10.4), before any connection."""
+        from protocol.link.types import pairing_endpoint_for
+
+        self.state = EngineState.PAIRING
+        self._pairing = self._ctx.socket(zmq.DEALER)
+        self._pairing.setsockopt(zmq.LINGER, 0)
+        self._pairing.setsockopt(zmq.MAXMSGSIZE, 4096)
+        self._pairing.connect(pairing_endpoint_for(self.console))
+        self._watched.append((self._pairing, zmq.POLLIN))
+        self._next_key_request = 0.0
+
+    def _ask_for_console_key(self, t: float) -> None:
+        assert self._pairing is not None and self.keys is not None
+        self._next_key_request = t + KEY_REQUEST_EVERY_S
+        request = messages.KeyRequest(name=_clip_utf8(self.name, 64), public_key=self.keys.own.public)
+        with contextlib.suppress(zmq.Again):
+            self._pairing.send(codec.encode(request, next(self._ids)), zmq.NOBLOCK)
+
+    def _on_console_key(self, events: list[EngineEvent]) -> None:
+        assert self._pairing is not None and self.keys is not None
+        try:
+            received = codec.Decoder("engine").decode(self._pairing.recv(zmq.NOBLOCK))
+            answer = received.message if received is not None else None
+            if not isinstance(answer, messages.ConsoleKey):
+                return
+            security.check_key(answer.public_key, "console's public key")
+        except (ProtocolError, KeyProblem, zmq.Again):
+            return  # not an answer we can use: ask again at the next turn
+        if not answer.pairing_open:
+            return  # ask again in a second, until a technician opens pairing (SPEC §10.6)
+        self.keys = self.keys.with_console(answer.public_key)
+        self._watched.remove((self._pairing, zmq.POLLIN))
+        self._pairing.close(0)
+        self._pairing = None
+        events.append(PairingCode(security.pairing_code(answer.public_key, self.keys.own.public), answer.console_name))
+        self._connect()
+
+    def _forget_console_key(self) -> None:
+        """bye not_paired: the console key we were given is not kept (SPEC §10.6)."""
+        if self.keys is not None and self.keys.console_public is not None and not self._keys_saved:
+            self.keys = security.EngineKeys(self.keys.own)
+
+    def _save_keys(self) -> None:
+        """The first welcome after pairing: keep the console key in the keys file."""
+        self._keys_saved = True
+        if self._keys_path is not None and self.keys is not None:
+            try:
+                security.write_keys_file(self._keys_path, self.keys)
+            except OSError as exc:  # the link works; the next start has to pair again
+                self.keys_save_problem = f"could not keep the console's key in {self._keys_path}: {exc.strerror}"
+
     def _on_handshake_event(self, events: list[EngineEvent]) -> None:
         """The encrypted handshake failed (the console refused our key) or succeeded."""
         event = parse_monitor_message(self._monitor.recv_multipart())
@@ -342,8 +447,10 @@ class EngineClient:
 
     def _next_due(self, t: float) -> float:
         due = [t + 0.05]
-        if self.state == EngineState.CONNECTING:
-            due.append(self._next_hello)
+        if self.state == EngineState.PAIRING:
+            due.append(self._next_key_request)
+        elif self.state == EngineState.CONNECTING:
+            due.append(max(self._next_hello, self._flood_wait_until))
         elif self.state == EngineState.CONNECTED:
             due.append(self._next_beat)
             last = self._clock.last_counted_at
@@ -352,7 +459,9 @@ class EngineClient:
         return min(due)
 
     def _housekeeping(self, t: float, events: list[EngineEvent]) -> None:
-        if self.state == EngineState.CONNECTING and t >= self._next_hello:
+        if self.state == EngineState.PAIRING and t >= self._next_key_request:
+            self._ask_for_console_key(t)
+        if self.state == EngineState.CONNECTING and t >= self._next_hello and t >= self._flood_wait_until:
             self._send_hello(t)
         if self.state != EngineState.CONNECTED:
             return
@@ -386,7 +495,7 @@ class EngineClient:
         major, minor = codec.PROTO.major, codec.PROTO.minor
         self.send(
             messages.Hello(
-                name=self.name,
+                name=_clip_utf8(self.name, 64),
                 instance_id=self.instance_id,
                 protocol_major=major,
                 protocol_minor=minor,
@@ -407,7 +516,8 @@ class EngineClient:
         try:
             received = self._decoder.decode(frame)
         except ProtocolError as exc:
-            if self.state != EngineState.REFUSED:
+            # Never answer an error with an error, and at most 10 errors a second (SPEC §9).
+            if self.state != EngineState.REFUSED and exc.msg_type != "error" and self._error_token(t):
                 self.send(exc.as_error())
             return
         if received is None:
@@ -441,6 +551,15 @@ class EngineClient:
             if self.state == EngineState.CONNECTED:
                 events.append(Received(received.id, msg))
 
+    def _error_token(self, t: float) -> bool:
+        """The error bucket: 10 tokens, refilled at 10 a second; no token, no error."""
+        self._error_tokens = min(10.0, self._error_tokens + (t - self._error_tokens_at) * 10.0)
+        self._error_tokens_at = t
+        if self._error_tokens >= 1.0:
+            self._error_tokens -= 1.0
+            return True
+        return False
+
     def _on_welcome(self, welcome: messages.Welcome, t: float, events: list[EngineEvent]) -> None:
         if welcome.protocol_major != codec.PROTO.major:
             text = (
@@ -460,7 +579,11 @@ class EngineClient:
         resumed = self._had_session
         self.welcome = welcome
         self.heartbeat_interval_s = welcome.heartbeat_interval_ms / 1000
-        self.watchdog_timeout_s = welcome.watchdog_timeout_ms / 1000
+        # SPEC §4.3: the watchdog is at least 3 heartbeat intervals; lost is 4 watchdogs.
+        self.watchdog_timeout_s = max(welcome.watchdog_timeout_ms / 1000, 3 * self.heartbeat_interval_s)
+        self.lost_after_s = 4 * self.watchdog_timeout_s
+        if not self._keys_saved:
+            self._save_keys()
         self._clock.late_after_s = self.watchdog_timeout_s
         self._clock.add_sample(welcome.echo_sent_at, welcome.echo_received_at, welcome.sent_at, t)
         self._clock.last_counted_at = t
@@ -484,6 +607,8 @@ class EngineClient:
         if bye.reason in _REFUSALS:
             if self.state == EngineState.CONNECTED and not self.console_gone:
                 self._trip(f"the console refused us ({bye.reason}: {bye.text})", None, t, events)
+            if bye.reason == messages.ByeReason.NOT_PAIRED:
+                self._forget_console_key()
             self.state = EngineState.REFUSED
             events.append(Refused(str(bye.reason), bye.text))
             return
@@ -491,6 +616,8 @@ class EngineClient:
             self._trip(f"the console said bye ({bye.reason}: {bye.text})", None, t, events)
         self.state = EngineState.CONNECTING
         self._next_hello = t + self.HELLO_RETRY_S
+        if bye.reason == messages.ByeReason.FLOODING:
+            self._flood_wait_until = t + FLOODING_WAIT_S  # the console drops everything meanwhile
 
     def _send_mirror_frame(self, t: float) -> None:
         if self.state != EngineState.CONNECTED or not self.mirror_settings.enabled:

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from protocol.security import EngineKeys
+    from pathlib import Path
 
 DEFAULT_BIND = "tcp://*:5555"
 
@@ -67,12 +67,12 @@ def _headset_sim(args: argparse.Namespace) -> int:
     from protocol.security import KeyProblem
 
     try:
-        keys = None if args.insecure else _headset_keys(args, log)
+        keys_path = None if args.insecure else _headset_keys(args, log)
     except KeyProblem as exc:
         print(f"vrclinic headset-sim: {exc}", file=sys.stderr)
         return 2
     sim = SimulatedHeadset(
-        args.console, args.name, answer_delay_s=args.answer_delay, seed=args.seed, log=log, keys=keys
+        args.console, args.name, answer_delay_s=args.answer_delay, seed=args.seed, log=log, keys_path=keys_path
     )
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: sim.request_stop())
@@ -82,16 +82,14 @@ def _headset_sim(args: argparse.Namespace) -> int:
     return 0
 
 
-def _headset_keys(args: argparse.Namespace, log: Callable[[str], None]) -> EngineKeys:
-    """The simulated headset's keys file: made on first use; with --pair (or when it has no
-    console key yet) the console's key is fetched from its pairing port and pinned, and the
-    code the technician must see on the console is printed."""
+def _headset_keys(args: argparse.Namespace, log: Callable[[str], None]) -> Path:
+    """The simulated headset's keys file, made on first use. With --pair the console key it
+    holds is forgotten: the headset asks the console's pairing port for it, prints the code
+    to compare and keeps the key once the console welcomes it (SPEC §10.6)."""
     from pathlib import Path
 
     from console.core.paths import data_dir
     from protocol import security
-    from protocol.link import pairing_endpoint_for
-    from unity_bridge.client import request_console_key
 
     safe_name = "".join(c if c.isalnum() or c in "-_." else "_" for c in args.name)
     path = Path(args.keys) if args.keys else data_dir() / "headsets" / f"{safe_name}.keys.json"
@@ -101,20 +99,14 @@ def _headset_keys(args: argparse.Namespace, log: Callable[[str], None]) -> Engin
         keys = security.EngineKeys(security.KeyPair.generate())
         security.write_keys_file(path, keys)
         log(f"made a new key pair for this headset in {path}")
-    if not args.pair and keys.console_public:
-        return keys
-    if not args.pair:
+    if args.pair:
+        security.write_keys_file(path, security.EngineKeys(keys.own))
+        log("pairing: asking the console for its key (open Devices, Pair a headset, on the console)")
+    elif not keys.console_public:
         raise security.KeyProblem(
             f"this headset is not paired with a console yet ({path} has no console key): run it again with --pair"
         )
-    answer = request_console_key(pairing_endpoint_for(args.console), args.name, keys)
-    keys = keys.with_console(answer.public_key)
-    security.write_keys_file(path, keys)
-    code = security.pairing_code(answer.public_key, keys.own.public)
-    log(f"pairing with console {answer.console_name!r}: accept it on the console only if it shows the code {code}")
-    if not answer.pairing_open:
-        log("pairing is not open on that console: open Devices, Pair a headset, there")
-    return keys
+    return path
 
 
 def _physio_sim(args: argparse.Namespace) -> int:

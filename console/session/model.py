@@ -350,6 +350,8 @@ class SessionModel:
         msg = event.message
         if isinstance(msg, messages.ParameterApplied):
             state = h.parameters.get(msg.name)
+            if state is None and h.parameters:  # the scene has no such parameter (SPEC §9.1)
+                self._refuse(h, event, "unexpected", f"parameter {msg.name!r} is not one of scene {h.scene_id!r}'s")
             if state is not None:
                 state.applied, state.target, state.ramping = msg.value, msg.target, msg.ramping
                 state.applied_at = event.received_at
@@ -363,8 +365,8 @@ class SessionModel:
             self.note("link", h.name, "offers " + ", ".join(s.label for s in msg.scenes))
             self.headset_changed.emit(h.name)
         elif isinstance(msg, messages.SceneStatus):
-            if h.scene(msg.scene_id) is None:
-                self._refuse(h, event, "unknown_scene", f"scene {msg.scene_id!r} is not in this headset's catalogue")
+            if h.scene(msg.scene_id) is None:  # SPEC §9.1: unexpected (unknown_scene is the engine's code)
+                self._refuse(h, event, "unexpected", f"scene {msg.scene_id!r} is not in this headset's catalogue")
                 return
             self._on_status(h, msg)
         elif isinstance(msg, messages.PromptAnswer):

@@ -63,7 +63,9 @@ from protocol.link.types import (
     PeerProtocolError,
     PeerRefused,
     SendFailed,
+    lost_after,
     pairing_endpoint_for,
+    stale_after,
 )
 from protocol.timing import PeerClock, now
 from protocol.waker import Waker
@@ -86,10 +88,29 @@ def _time_fields() -> dict[type, tuple[str, ...]]:
 
 
 _TIME_FIELDS = _time_fields()
+
+# What a peer of minor 0 gets instead of the enum values 1.1 added (SPEC §3).
+_BYE_1_0 = {"not_paired": "refused", "revoked": "refused", "flooding": "refused"}
+_ERROR_1_0 = {"rate_limited": "busy", "unexpected": "invalid_field", "bad_time": "invalid_field"}
+
+
+def for_minor(message: messages.Message, minor: int | None) -> messages.Message:
+    """``message`` as a peer of protocol minor ``minor`` can read it (None: not known yet)."""
+    if minor is None or minor >= 1:
+        return message
+    if isinstance(message, messages.Bye) and str(message.reason) in _BYE_1_0:
+        return messages.Bye(reason=_BYE_1_0[str(message.reason)], text=message.text)
+    if isinstance(message, messages.Error) and str(message.code) in _ERROR_1_0:
+        return messages.Error(
+            code=_ERROR_1_0[str(message.code)], text=message.text, ref_type=message.ref_type, ref_id=message.ref_id
+        )
+    return message
+
+
 # How far an engine's time may lie from now once its clock offset is known: a prompt may
 # have been shown minutes ago, nothing is sent from the future (beyond clock jitter).
-PLAUSIBLE_PAST_S = 600.0
-PLAUSIBLE_FUTURE_S = 5.0
+PLAUSIBLE_PAST_S = 3600.0  # SPEC §9.1, bad_time
+PLAUSIBLE_FUTURE_S = 10.0
 
 
 class _Peer:
@@ -153,6 +174,7 @@ class ConsoleLink:
         self.pairing_endpoint = ""
         self.insecure_endpoint = ""
         self.public_key = self.config.keys.public
+        self._stale_after, self._lost_after = stale_after(self.config), lost_after(self.config)
         # Who is paired: changed by pair()/revoke() in the caller's thread at once, under
         # _lock, so that a headset paired just before it connects is admitted by ZAP.
         self._devices: dict[str, str] = dict(self.config.devices)
@@ -173,6 +195,11 @@ class ConsoleLink:
         problems (headset unknown or gone) are reported as a SendFailed event instead.
         """
         msg_id = next(self._ids)
+        if isinstance(message, (messages.Bye, messages.Error)):
+            with self._lock:
+                snapshot = self._snapshots.get(name)
+            if snapshot is not None and snapshot.protocol.endswith(".0"):
+                message = for_minor(message, 0)
         frame = codec.encode(message, msg_id)
         self._command("send", name, frame, message.TYPE)
         return msg_id
@@ -601,11 +628,15 @@ class ConsoleLink:
         return False
 
     def _send_message(self, peer: _Peer, message: messages.Message) -> None:
+        message = for_minor(message, peer.decoder.peer_minor)
         self._send_frame(peer, codec.encode(message, next(self._ids)), message.TYPE)
 
     def _send_to_route(self, sock: zmq.Socket | None, routing_id: bytes, message: messages.Message) -> None:
         if sock is None:
             return
+        if sock is self._insecure:  # the lab bench: a protocol 1.0 engine may be there
+            peer = self._by_route_insecure.get(routing_id)
+            message = for_minor(message, peer.decoder.peer_minor if peer else 0)
         with contextlib.suppress(zmq.ZMQError):
             sock.send_multipart([routing_id, codec.encode(message, next(self._ids))], zmq.NOBLOCK)
 
@@ -712,6 +743,9 @@ class ConsoleLink:
         try:
             received = decoder.decode(frame)
         except ProtocolError as exc:
+            if exc.msg_type == "error":  # never answer an error with an error (SPEC §9.1): log it
+                self._emit(PeerProtocolError(peer.name if peer else "unknown peer", exc.code, str(exc)))
+                return
             self._reply_error(sock, routing_id, peer, exc)
             return
         if received is None:
@@ -768,10 +802,15 @@ class ConsoleLink:
     ) -> bool:
         """True (and the engine told, the console logged) when a time in the message, moved
         into our clock, lies far in the past or in the future: never shown as data."""
+        msg = received.message
+        if isinstance(msg, messages.PromptAnswer) and msg.answered and msg.answered_at < msg.shown_at:
+            problem = f"answered_at {msg.answered_at!r} is before shown_at {msg.shown_at!r}; message refused"
+            error = ProtocolError("bad_time", problem, msg_type=msg.TYPE, field="answered_at", ref_id=received.id)
+            self._reply_error(sock, routing_id, peer, error)
+            return True
         offset = peer.clock.offset_s
         if offset is None:
             return False  # not known until the first heartbeats: nothing to compare with
-        msg = received.message
         for name in _TIME_FIELDS[msg.__class__]:
             value = getattr(msg, name)
             local = value - offset
@@ -841,6 +880,7 @@ class ConsoleLink:
             # connection): answer again, and take its next beat whatever its number, since an
             # engine that started over numbers from 0 again.
             peer.clock.restart_sequence()
+            peer.beat_seq = 0  # and ours from 0 too: the engine forgets our last number at every welcome
             self._welcome(peer, hello, t)
             return
         resumed = peer is not None
@@ -969,9 +1009,9 @@ class ConsoleLink:
             silent = peer.clock.silent_for(t)
             if silent is None:
                 continue
-            if silent > self.config.lost_after_s:
+            if silent > self._lost_after:
                 target = HeadsetState.LOST
-            elif silent > self.config.stale_after_s:
+            elif silent > self._stale_after:
                 target = HeadsetState.STALE
             else:
                 continue

@@ -37,8 +37,11 @@ class LinkConfig:
     session_id: str = field(default_factory=lambda: time.strftime("%Y-%m-%dT%H-%M-%S") + "-" + uuid.uuid4().hex[:6])
     heartbeat_interval_s: float = 0.1
     watchdog_timeout_s: float = 0.5
-    stale_after_s: float = 0.3
-    lost_after_s: float = 2.0
+    # Link-state thresholds (SPEC §4.3); None: derived from the heartbeat interval I and the
+    # watchdog W as the spec says (stale 3 I, lost 4 max(W, 3 I)), so that they agree for
+    # every allowed interval. Tests may set them.
+    stale_after_s: float | None = None
+    lost_after_s: float | None = None
     errors_per_second: float = 10.0
     # The console's CURVE key pair (the console app keeps it in the OS keyring; a link made
     # without one gets a fresh pair, which no headset has pinned yet).
@@ -55,6 +58,19 @@ class LinkConfig:
     max_bytes_per_s: float = 32 * 1024 * 1024
     flood_grace_s: float = 2.0
     max_pairing_candidates: int = 3
+
+
+def stale_after(config: LinkConfig) -> float:
+    """Silence after which a headset shows as stale: 3 heartbeat intervals (SPEC §4.3)."""
+    return config.stale_after_s if config.stale_after_s is not None else 3 * config.heartbeat_interval_s
+
+
+def lost_after(config: LinkConfig) -> float:
+    """Silence after which a headset is lost: 4 watchdog timeouts, the watchdog being at
+    least 3 heartbeat intervals (SPEC §4.3)."""
+    if config.lost_after_s is not None:
+        return config.lost_after_s
+    return 4 * max(config.watchdog_timeout_s, 3 * config.heartbeat_interval_s)
 
 
 def pairing_endpoint_for(bind: str, offset: int = 1) -> str:

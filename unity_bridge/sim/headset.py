@@ -18,6 +18,7 @@ import math
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from protocol import messages
 from protocol.codec import ProtocolError
@@ -29,6 +30,7 @@ from unity_bridge.client import (
     ConsoleGone,
     EngineClient,
     EngineState,
+    PairingCode,
     Received,
     Refused,
 )
@@ -157,8 +159,10 @@ class SimulatedHeadset:
         log: Callable[[str], None] | None = None,
         publish_patient: bool = True,
         keys: EngineKeys | None = None,
+        keys_path: Path | None = None,
     ):
-        """``keys``: the headset's key pair and the console's pinned key (see EngineClient)."""
+        """``keys`` or ``keys_path``: the headset's key pair and the console's pinned key (see
+        EngineClient; keys without a console key pair first, and a keys file keeps it)."""
         self.name = name
         self.answer_delay_s = answer_delay_s
         self.load_time_s = load_time_s
@@ -174,6 +178,7 @@ class SimulatedHeadset:
             device="simulated",
             scenes=catalogue(),
             keys=keys,
+            keys_path=keys_path,
         )
         self._lock = threading.Lock()
         self._s = _State(start_scene, self._defaults(start_scene))
@@ -247,7 +252,13 @@ class SimulatedHeadset:
             self.log(f"console back after {event.after_s:.1f} s; the scene stays calm until it says otherwise")
         elif isinstance(event, Refused):
             self.log(f"REFUSED by the console ({event.reason}): {event.text}")
-            self._stop.set()
+            if event.reason != "not_admitted":  # that one keeps trying: pairing lets it in later
+                self._stop.set()
+        elif isinstance(event, PairingCode):
+            self.log(
+                f"pairing with console {event.console_name!r}: accept it on the console only if it shows "
+                f"the code {event.code}"
+            )
         elif isinstance(event, Received):
             try:
                 self._on_message(event.msg_id, event.message)

@@ -151,9 +151,7 @@ def test_an_answer_to_a_prompt_never_asked_is_refused_not_recorded():
     model, link = connected_model()
     logged = []
     model.logged.connect(logged.append)
-    answer = messages.PromptAnswer(
-        prompt_id=4242, kind="suds", value=99, answered=True, shown_at=1.0, answered_at=2.0
-    )
+    answer = messages.PromptAnswer(prompt_id=4242, kind="suds", value=99, answered=True, shown_at=1.0, answered_at=2.0)
     model.apply(MessageReceived("h1", 77, answer, 3.0))
     assert model.ratings == []
     refusal = link.sent[-1]
@@ -178,4 +176,12 @@ def test_a_scene_status_for_an_undeclared_scene_is_refused_not_shown():
     model, link = connected_model()
     model.apply(MessageReceived("h1", 79, messages.SceneStatus(scene_id="casino", state="running"), 4.0))
     assert model.headset("h1").scene_id == "spiders"
-    assert link.sent[-1][1].code == "unknown_scene" and "casino" in link.sent[-1][1].text
+    assert link.sent[-1][1].code == "unexpected" and "casino" in link.sent[-1][1].text
+
+
+def test_a_parameter_applied_for_a_parameter_the_scene_lacks_is_refused():
+    model, link = connected_model()
+    applied = messages.ParameterApplied(name="gravity", value=1.0, target=1.0, ramping=False, ref_id=-1, applied_at=1.0)
+    model.apply(MessageReceived("h1", 80, applied, 5.0))
+    assert link.sent[-1][1].code == "unexpected" and "gravity" in link.sent[-1][1].text
+    assert "gravity" not in model.headset("h1").parameters
