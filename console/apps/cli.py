@@ -83,9 +83,10 @@ def _headset_sim(args: argparse.Namespace) -> int:
 
 
 def _headset_keys(args: argparse.Namespace, log: Callable[[str], None]) -> Path:
-    """The simulated headset's keys file, made on first use. With --pair the console key it
-    holds is forgotten: the headset asks the console's pairing port for it, prints the code
-    to compare and keeps the key once the console welcomes it (SPEC §10.6)."""
+    """The simulated headset's keys file, made on first use. Without a console key in it (or
+    with --pair, which forgets the one it holds) the headset pairs: it asks the console's
+    pairing port for the key, prints the code to compare and keeps the key once the console
+    welcomes it (SPEC §10.6)."""
     from pathlib import Path
 
     from console.core.paths import data_dir
@@ -99,13 +100,10 @@ def _headset_keys(args: argparse.Namespace, log: Callable[[str], None]) -> Path:
         keys = security.EngineKeys(security.KeyPair.generate())
         security.write_keys_file(path, keys)
         log(f"made a new key pair for this headset in {path}")
-    if args.pair:
+    if args.pair and keys.console_public:
         security.write_keys_file(path, security.EngineKeys(keys.own))
-        log("pairing: asking the console for its key (open Devices, Pair a headset, on the console)")
-    elif not keys.console_public:
-        raise security.KeyProblem(
-            f"this headset is not paired with a console yet ({path} has no console key): run it again with --pair"
-        )
+    if args.pair or not keys.console_public:
+        log("pairing: asking the console for its key (on the console: Devices, Pair a headset)")
     return path
 
 
