@@ -54,7 +54,7 @@ class ProtocolError(ValueError):
             code=messages.ErrorCode(self.code),
             text=_clip(str(self), 1024),
             ref_type=_clip(self.msg_type, 64),
-            ref_id=self.ref_id,
+            ref_id=self.ref_id if self.ref_id >= 0 else -1,  # the reply must always be sendable
         )
 
 
@@ -93,10 +93,12 @@ def _describe(value: Any) -> str:
 
 
 def _bounds(spec: schema.FieldSpec, value: float, path: str) -> None:
+    # A number outside its declared min..max is out_of_range, the code set_parameter uses
+    # for a parameter's own range (SPEC §9, "Limits"): one code for "too small or too big".
     if spec.min is not None and value < spec.min:
-        raise ProtocolError("invalid_field", f"{value!r} is below the minimum {spec.min!r}", field=path)
+        raise ProtocolError("out_of_range", f"{value!r} is below the minimum {spec.min!r}", field=path)
     if spec.max is not None and value > spec.max:
-        raise ProtocolError("invalid_field", f"{value!r} is above the maximum {spec.max!r}", field=path)
+        raise ProtocolError("out_of_range", f"{value!r} is above the maximum {spec.max!r}", field=path)
 
 
 def _compile_type(t: schema.TypeRef, spec: schema.FieldSpec, top: bool) -> tuple[Check, Check]:
@@ -491,7 +493,8 @@ def decode(frame: bytes, *, receiver: str, lenient: bool = False) -> Received | 
         raise ProtocolError("malformed", f"expected a map with type and id, got a msgpack {type(raw).__name__}")
     msg_type, msg_id = raw.get("type"), raw.get("id")
     if type(msg_type) is not str or not msg_type:
-        raise ProtocolError("malformed", "the map has no text 'type'", ref_id=msg_id if type(msg_id) is int else -1)
+        ref_id = msg_id if type(msg_id) is int and msg_id >= 0 else -1  # error.ref_id is at least -1
+        raise ProtocolError("malformed", "the map has no text 'type'", ref_id=ref_id)
     if type(msg_id) is not int or msg_id < 0:
         raise ProtocolError("malformed", "the map has no non-negative integer 'id'", msg_type=msg_type)
     if _too_deep(raw, LIMITS.max_depth):

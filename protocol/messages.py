@@ -25,7 +25,7 @@ class Message:
 
 
 class ByeReason(StrEnum):
-    """Why a peer ends (or refuses) the link."""
+    """Why a peer ends (or refuses) the link; SPEC.md, "Handshake", says what an engine does on each."""
 
     SHUTDOWN = 'shutdown'
     VERSION_MISMATCH = 'version_mismatch'
@@ -141,9 +141,9 @@ class Hello(Message):
     TYPE: ClassVar[str] = 'hello'
     DIRECTION: ClassVar[str] = 'engine_to_console'
     name: str
-    """The headset's name, unique in the clinic (shown to the therapist), e.g. "Room 2 Quest"."""
+    """The headset's name as its settings give it, e.g. "Room 2 Quest"; on the encrypted port only a proposal: the console shows the name its device list gives the headset's key."""
     instance_id: str
-    """Random token chosen at engine start: the same token on a new connection means a reconnection, a different one under a live name means a second headset with the same name."""
+    """Random token chosen when the engine app starts, the same for as long as it runs: the same token on a new connection is a reconnection of the same run, a different one a restarted app (the headset itself is its key)."""
     protocol_major: int
     """Protocol major version the engine speaks."""
     protocol_minor: int
@@ -157,7 +157,7 @@ class Hello(Message):
     sent_at: float
     """Engine clock when sent (monotonic seconds; any origin). [s]"""
     resumed: bool = False
-    """True when this engine had a session with this console before and kept its state."""
+    """True when this app run was welcomed by this console before (a reconnection) and kept its state; false after a start."""
 
 
 @dataclass(kw_only=True, slots=True)
@@ -175,9 +175,9 @@ class Welcome(Message):
     session_id: str
     """The console's session identifier; the same across reconnections of one session."""
     heartbeat_interval_ms: int
-    """How often each side sends a heartbeat. [ms]"""
+    """How often each side sends a heartbeat; the link states follow from it (SPEC.md, "Link states"). [ms]"""
     watchdog_timeout_ms: int
-    """How long without a console heartbeat before the engine makes the scene safe on its own. [ms]"""
+    """How long without a counted console heartbeat before the engine makes the scene safe on its own; at least 3 × heartbeat_interval_ms (an engine given less uses 3 × heartbeat_interval_ms). The engine starts over with hello after 4 × this. [ms]"""
     sent_at: float
     """Console clock when sent. [s]"""
     echo_sent_at: float
@@ -205,7 +205,7 @@ class Heartbeat(Message):
     TYPE: ClassVar[str] = 'heartbeat'
     DIRECTION: ClassVar[str] = 'both'
     seq: int
-    """Sender's heartbeat counter, from 0 on every new connection (after each welcome), +1 per beat; a receiver ignores beats not newer than the last it accepted on this connection."""
+    """Sender's heartbeat counter: 0 for its first beat after a handshake (when, exactly: SPEC.md section 5, Numbering), +1 per beat; a receiver ignores beats not newer than the last it counted since then."""
     sent_at: float
     """Sender clock when this beat was sent (t3). [s]"""
     echo_seq: int = -1
@@ -223,25 +223,25 @@ class Error(Message):
     TYPE: ClassVar[str] = 'error'
     DIRECTION: ClassVar[str] = 'both'
     code: ErrorCode
-    """Kind of problem."""
+    """Kind of problem (SPEC.md, "Errors and limits", says which for what)."""
     text: str
     """The problem in words: message, field and what was wrong."""
     ref_type: str = ''
-    """Type of the message this error refers to, when it could be read."""
+    """Type of the message this error refers to, when it could be read as text; "" otherwise."""
     ref_id: int = -1
-    """Envelope id of the message this error refers to; -1 when it could not be read."""
+    """Envelope id of the message this error refers to; -1 when it could not be read as an integer of at least 0."""
 
 
 @dataclass(kw_only=True, slots=True)
 class KeyRequest(Message):
-    """Sent to the console's pairing port (main port + 1, no encryption) to learn the console's public key before the first encrypted connection. Nothing secret travels: both sides then show a pairing code made from both public keys, which a technician compares. (engine to console)"""
+    """Sent to the console's pairing port (main port + 1, no encryption) to learn the console's public key before the first encrypted connection, and again (at most once a second) while the answer says pairing is not open. Nothing secret travels: both sides then show a pairing code made from both public keys, which a technician compares. (engine to console)"""
 
     TYPE: ClassVar[str] = 'key_request'
     DIRECTION: ClassVar[str] = 'engine_to_console'
     name: str
     """The headset's name, proposed for the console's device list."""
     public_key: str
-    """The headset's CURVE public key, Z85-encoded (40 characters)."""
+    """The headset's CURVE public key, Z85-encoded (exactly 40 characters); never the secret key."""
 
 
 @dataclass(kw_only=True, slots=True)
@@ -251,16 +251,16 @@ class ConsoleKey(Message):
     TYPE: ClassVar[str] = 'console_key'
     DIRECTION: ClassVar[str] = 'console_to_engine'
     public_key: str
-    """The console's CURVE public key, Z85-encoded (40 characters): pin it and use it as the CURVE server key."""
+    """The console's CURVE public key, Z85-encoded (exactly 40 characters): use it as the CURVE server key, and keep it (pin it) once the console has welcomed the headset."""
     console_name: str
     """The console's name, to show on the headset."""
     pairing_open: bool
-    """True while a technician has opened pairing on the console (Devices, Pair a headset); otherwise an unpaired key is refused at the encrypted port."""
+    """True while a technician has opened pairing on the console (Devices, Pair a headset); otherwise an unpaired key is refused at the encrypted port's handshake, and the engine asks again later."""
 
 
 @dataclass(kw_only=True, slots=True)
 class SceneCatalogue(Message):
-    """The scenes the engine offers and each scene's stimulus parameters. Sent after welcome and whenever the offer changes. (engine to console)"""
+    """The scenes the engine offers and each scene's stimulus parameters; exactly one scene has calm = true. Sent after every welcome and whenever the offer changes. (engine to console)"""
 
     TYPE: ClassVar[str] = 'scene_catalogue'
     DIRECTION: ClassVar[str] = 'engine_to_console'
@@ -282,18 +282,18 @@ class LoadScene(Message):
 
 @dataclass(kw_only=True, slots=True)
 class SceneStatus(Message):
-    """What the engine shows now, with every parameter's applied value. Sent on every change of scene or state, and after welcome. (engine to console)"""
+    """What the engine shows now, with every parameter's applied value. Sent after every welcome and at once on every change of scene or state (running: when the stimulus starts to show, i.e. at the start of a resume's fade). (engine to console)"""
 
     TYPE: ClassVar[str] = 'scene_status'
     DIRECTION: ClassVar[str] = 'engine_to_console'
     scene_id: str
-    """The scene shown (or being loaded)."""
+    """The scene shown (or being loaded): an id from the catalogue; the calm scene's id in state safe."""
     state: SceneState
-    """loading, running, paused, safe (calm scene after make_safe) or failed."""
+    """loading, running, paused, safe (the calm scene after make_safe or the watchdog) or failed."""
     progress: float = 1.0
-    """Loading progress."""
+    """Loading progress (1.0 in every state but loading)."""
     parameters: list[ParameterValue] = field(default_factory=list)
-    """Applied value of every parameter of the scene."""
+    """Applied value of every parameter of the scene named (none for a calm scene without parameters)."""
     text: str = ''
     """Why a load failed, or other detail for the therapist."""
 
@@ -334,7 +334,7 @@ class ParameterApplied(Message):
 
 @dataclass(kw_only=True, slots=True)
 class MakeSafe(Message):
-    """Fade to the calm scene now. Always obeyed, in any state, even during loading. (console to engine)"""
+    """Fade to the calm scene now. Always obeyed, at once, in any state, even during loading (the load is abandoned). (console to engine)"""
 
     TYPE: ClassVar[str] = 'make_safe'
     DIRECTION: ClassVar[str] = 'console_to_engine'
@@ -354,7 +354,7 @@ class Pause(Message):
 
 @dataclass(kw_only=True, slots=True)
 class Resume(Message):
-    """Continue after pause; after make_safe, bring back the scene and values shown before it, ramped over fade_s. (console to engine)"""
+    """Continue after pause; after make_safe (or the watchdog), bring back the scene and values shown before it, ramped over fade_s. In any other state it changes nothing. (console to engine)"""
 
     TYPE: ClassVar[str] = 'resume'
     DIRECTION: ClassVar[str] = 'console_to_engine'
@@ -364,7 +364,7 @@ class Resume(Message):
 
 @dataclass(kw_only=True, slots=True)
 class Prompt(Message):
-    """Show a rating prompt inside VR (SUDS 0-100, or expectancy/outcome 0-100 %). (console to engine)"""
+    """Show a rating prompt inside VR (SUDS 0-100, or expectancy/outcome 0-100 %). Each prompt gets exactly one prompt_answer. (console to engine)"""
 
     TYPE: ClassVar[str] = 'prompt'
     DIRECTION: ClassVar[str] = 'console_to_engine'
@@ -375,16 +375,16 @@ class Prompt(Message):
     text: str
     """The question as the patient reads it."""
     min: int = 0
-    """Lowest answer."""
+    """Lowest answer; the console keeps 0 <= min < max <= 100."""
     max: int = 100
     """Highest answer."""
     timeout_s: float = 60.0
-    """Hide the prompt after this long without an answer (then prompt_answer has answered = false). [s]"""
+    """Hide the prompt after this long without an answer (then prompt_answer has answered = false); 0 = no time limit. [s]"""
 
 
 @dataclass(kw_only=True, slots=True)
 class PromptAnswer(Message):
-    """The patient's answer to a prompt, or its expiry. (engine to console)"""
+    """The patient's answer to a prompt, or its expiry: exactly one per prompt received, never for a prompt_id the console did not send. (engine to console)"""
 
     TYPE: ClassVar[str] = 'prompt_answer'
     DIRECTION: ClassVar[str] = 'engine_to_console'
@@ -395,7 +395,7 @@ class PromptAnswer(Message):
     answered: bool
     """False when the prompt timed out or was dismissed."""
     value: int = 0
-    """The rating (only meaningful when answered)."""
+    """The rating, within the prompt's min..max when answered; 0 when not."""
     shown_at: float
     """Engine clock when the prompt appeared. [s]"""
     answered_at: float
@@ -470,7 +470,7 @@ class MirrorSettings(Message):
 
 @dataclass(kw_only=True, slots=True)
 class MirrorFrame(Message):
-    """One JPEG of the patient's view. At most one frame is unacknowledged at any time (see Mirror flow control). (engine to console)"""
+    """One JPEG of the patient's view, no wider than max_width and no more often than max_fps. At most one frame is unacknowledged at any time (see Mirror flow control). (engine to console)"""
 
     TYPE: ClassVar[str] = 'mirror_frame'
     DIRECTION: ClassVar[str] = 'engine_to_console'

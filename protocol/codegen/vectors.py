@@ -13,8 +13,10 @@ the codec cannot hide in its own reference data.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
+import struct
 from typing import Any
 
 import msgpack
@@ -38,22 +40,33 @@ def example_value(proto: schema.Protocol, f: schema.FieldSpec) -> Any:
             value = f.type.values[0]
         if f.min is not None and f.type.kind in ("int", "float"):
             value = f.min
-    return _wire(f.type, value)
+    return _wire(proto, f.type, value)
 
 
 def example_struct(proto: schema.Protocol, name: str) -> dict[str, Any]:
     return {f.name: example_value(proto, f) for f in proto.struct(name).fields}
 
 
-def _wire(t: schema.TypeRef, value: Any) -> Any:
-    """Coerce a TOML example to its wire form (floats as float, bytes from hex)."""
+def _wire(proto: schema.Protocol, t: schema.TypeRef, value: Any) -> Any:
+    """Coerce a TOML example to its wire form (floats as float, bytes from hex, a struct's
+    fields in declared order with its optional fields filled in, as canonical encoding has them)."""
     if t.kind == "float":
         return float(value)
     if t.kind == "bytes":
         return bytes.fromhex(value) if isinstance(value, str) else bytes(value)
     if t.kind == "list":
         assert t.item is not None
-        return [_wire(t.item, v) for v in value]
+        return [_wire(proto, t.item, v) for v in value]
+    if t.kind == "struct" and isinstance(value, dict):
+        out = {}
+        for f in proto.struct(t.name).fields:
+            if f.name in value:
+                out[f.name] = _wire(proto, f.type, value[f.name])
+            elif f.optional:
+                out[f.name] = _wire(proto, f.type, f.default)
+            else:
+                raise schema.DeclarationError(f"the example {t.name} {value!r} lacks its required field {f.name!r}")
+        return out
     return value
 
 
@@ -63,7 +76,7 @@ def _minimal(proto: schema.Protocol, m: schema.MessageSpec, full: dict[str, Any]
     decoded = dict(sent)
     for f in m.fields:
         if f.optional:
-            decoded[f.name] = _wire(f.type, f.default) if f.default != [] else []
+            decoded[f.name] = _wire(proto, f.type, f.default) if f.default != [] else []
         else:
             sent[f.name] = full[f.name]
             decoded[f.name] = full[f.name]
@@ -141,7 +154,26 @@ def invalid_vectors(proto: schema.Protocol) -> list[dict[str, Any]]:
         ("missing_field", variant(value=_DROP), "invalid_field", "set_parameter without value"),
         ("wrong_field_type", variant(value="far"), "invalid_field", "value is a string"),
         ("not_finite", variant(value=float("nan")), "invalid_field", "value is NaN"),
-        ("out_of_range", variant(ramp_s=-1.0), "invalid_field", "ramp_s below its minimum 0"),
+        ("out_of_range", variant(ramp_s=-1.0), "out_of_range", "ramp_s below its minimum 0"),
+        ("above_maximum", variant(ramp_s=601.0), "out_of_range", "ramp_s above its maximum 600"),
+        ("float_for_int", _frame_for_int_field(), "invalid_field", _INT_NOTE),
+        ("string_too_long", variant(name="d" * 65), "too_large", "name of 65 bytes, its max_len is 64"),
+        (
+            "list_too_long",
+            pack({"type": "load_scene", "id": 7, "scene_id": "spiders", "parameters": _values(65)}),
+            "too_large",
+            "load_scene.parameters with 65 items, its max_len is 64",
+        ),
+        ("unknown_enum_value", _status(state="dancing"), "invalid_field", "scene_status.state is no SceneState"),
+        ("wrong_list_length", _telemetry(head_position=[0.0, 1.6]), "invalid_field", "head_position of 2 items, not 3"),
+        ("negative_id", variant(id=-1), "malformed", "envelope id below 0"),
+        (
+            "non_text_key",
+            pack({"type": "set_parameter", "id": 7, 1: "distance"}),
+            "malformed",
+            "a map key that is not text",
+        ),
+        ("invalid_utf8", bytes.fromhex("82a474797065a3ff00ffa26964") + b"\x07", "malformed", "type is not valid UTF-8"),
         (
             "unknown_field",
             variant(colour="red"),
@@ -165,7 +197,7 @@ def invalid_vectors(proto: schema.Protocol) -> list[dict[str, Any]]:
     ]
     out = []
     for name, frame, code, note in cases:
-        receiver = "console" if name == "wrong_direction" else "engine"
+        receiver = "console" if name in _TO_CONSOLE else "engine"
         out.append({"name": name, "receiver": receiver, "hex": frame.hex(), "error": code, "note": note})
     return out
 
@@ -175,6 +207,123 @@ class _Drop:
 
 
 _DROP = _Drop()
+_TO_CONSOLE = {"wrong_direction", "unknown_enum_value", "wrong_list_length"}
+_INT_NOTE = "mirror_settings.max_width (an int field) given 640.0: a float is never read as an integer"
+
+
+def _frame_for_int_field() -> bytes:
+    return pack({"type": "mirror_settings", "id": 7, "enabled": True, "max_width": 640.0})
+
+
+def _values(n: int) -> list[dict[str, Any]]:
+    return [{"name": f"p{i}", "value": 1.0} for i in range(n)]
+
+
+def _status(**changes: Any) -> bytes:
+    return pack({"type": "scene_status", "id": 7, "scene_id": "spiders", "state": "running", **changes})
+
+
+def _telemetry(**changes: Any) -> bytes:
+    frame = {"type": "telemetry", "id": 7, "at": 1.0, "head_position": [0.0, 1.6, 0.0]}
+    frame.update(head_rotation=[0.0, 0.0, 0.0, 1.0], fps=72.0, **changes)
+    return pack(frame)
+
+
+# -- pairing codes (SPEC, "Security") ---------------------------------------------------
+
+PAIRING_SALT = b"vrclinic pairing v1"
+
+
+def pairing_code(console_public: str, engine_public: str) -> str:
+    """The six-digit code of SPEC "Security", worked out here from its formula alone (not
+    with protocol.security, so that the vector checks that module rather than copies it)."""
+    from zmq.utils import z85  # Z85 is ZeroMQ RFC 32; pyzmq's codec is only the decoding
+
+    raw = z85.decode(console_public.encode("ascii")) + z85.decode(engine_public.encode("ascii"))
+    number = int.from_bytes(hashlib.sha256(PAIRING_SALT + raw).digest()[:4], "big") % 1_000_000
+    return f"{number // 1000:03d} {number % 1000:03d}"
+
+
+def pairing_vectors(proto: schema.Protocol) -> list[dict[str, str]]:
+    """Codes for the example keys of key_request and console_key, both ways round (the
+    order matters: console key first)."""
+    engine = proto.by_type["key_request"]
+    console = proto.by_type["console_key"]
+    engine_key = next(f.example for f in engine.fields if f.name == "public_key")
+    console_key = next(f.example for f in console.fields if f.name == "public_key")
+    return [
+        {"console_public": console_key, "engine_public": engine_key, "code": pairing_code(console_key, engine_key)},
+        {"console_public": engine_key, "engine_public": console_key, "code": pairing_code(engine_key, console_key)},
+    ]
+
+
+# -- example frames for SPEC.md ----------------------------------------------------------
+
+
+def example_frame(proto: schema.Protocol, msg_type: str) -> tuple[dict[str, Any], bytes]:
+    """A message's "full" golden vector: (the decoded map, its canonical bytes)."""
+    number = next(i for i, m in enumerate(proto.messages, start=1) if m.type == msg_type)
+    full: dict[str, Any] = {"type": msg_type, "id": number}
+    full.update({f.name: example_value(proto, f) for f in proto.by_type[msg_type].fields})
+    return full, pack(full)
+
+
+def annotate(frame: bytes) -> list[tuple[str, str]]:
+    """The frame's bytes as (hex, what they are) rows, one per msgpack header or value, for
+    a reader writing an encoder by hand. Covers the forms canonical encoding uses."""
+    rows: list[tuple[str, str]] = []
+    pos = 0
+
+    def take(n: int) -> bytes:
+        nonlocal pos
+        chunk = frame[pos : pos + n]
+        pos += n
+        return chunk
+
+    def item(label: str) -> None:
+        head = take(1)
+        b = head[0]
+        if b <= 0x7F:
+            rows.append((head.hex(), f"{label}positive fixint {b}"))
+        elif 0x80 <= b <= 0x8F:
+            rows.append((head.hex(), f"{label}fixmap, {b & 0x0F} entries"))
+            for _ in range(b & 0x0F):
+                item("key: ")
+                key = rows[-1][1].rsplit(" ", 1)[-1]  # keys are short strings: the row ends with the text
+                item(f"  {key} = ")
+        elif 0x90 <= b <= 0x9F:
+            rows.append((head.hex(), f"{label}fixarray, {b & 0x0F} items"))
+            for i in range(b & 0x0F):
+                item(f"  [{i}] = ")
+        elif 0xA0 <= b <= 0xBF:
+            text = take(b & 0x1F)
+            rows.append((head.hex() + text.hex(), f"{label}fixstr ({b & 0x1F} bytes) {text.decode()}"))
+        elif b in (0xC2, 0xC3):
+            rows.append((head.hex(), f"{label}{'true' if b == 0xC3 else 'false'}"))
+        elif b == 0xC4:
+            n = take(1)
+            data = take(n[0])
+            rows.append((head.hex() + n.hex() + data.hex(), f"{label}bin 8 ({n[0]} bytes)"))
+        elif b == 0xCB:
+            data = take(8)
+            rows.append((head.hex() + data.hex(), f"{label}float 64 {struct.unpack('>d', data)[0]!r}"))
+        elif b in (0xCC, 0xCD, 0xCE):
+            size = {0xCC: 1, 0xCD: 2, 0xCE: 4}[b]
+            data = take(size)
+            rows.append((head.hex() + data.hex(), f"{label}uint {8 * size} {int.from_bytes(data, 'big')}"))
+        elif b == 0xD9:
+            n = take(1)
+            text = take(n[0])
+            rows.append((head.hex() + n.hex() + text.hex(), f"{label}str 8 ({n[0]} bytes) {text.decode()}"))
+        elif b >= 0xE0:
+            rows.append((head.hex(), f"{label}negative fixint {b - 0x100}"))
+        else:
+            raise ValueError(f"annotate() does not cover msgpack type byte {b:#04x}")
+
+    item("")
+    if pos != len(frame):
+        raise ValueError("annotate() left bytes over")
+    return rows
 
 
 def render(proto: schema.Protocol) -> str:
@@ -187,5 +336,6 @@ def render(proto: schema.Protocol) -> str:
         "smallest int and length forms; bytes as bin",
         "valid": valid_vectors(proto),
         "invalid": invalid_vectors(proto),
+        "pairing_codes": pairing_vectors(proto),
     }
     return json.dumps(doc, indent=1, ensure_ascii=False) + "\n"

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from pathlib import Path
 
 import msgpack
 import pytest
 
-from protocol import codec, messages, schema
+from protocol import codec, messages, schema, security
 from protocol.codec import ProtocolError
-from protocol.codegen import vectors
+from protocol.codegen import spec_md, vectors
 
 GOLDEN = json.loads((Path(codec.__file__).parent / "vectors" / "golden.json").read_text())
 PROTO = schema.load()
@@ -190,3 +191,77 @@ def test_unknown_fields_inside_structs_are_caught_too():
     frame = vectors.pack({"type": "scene_catalogue", "id": 3, "scenes": [spec]})
     with pytest.raises(ProtocolError, match=r"scenes\[0\]\.parameters\[0\]: unknown field\(s\) colour"):
         codec.decode(frame, receiver="console")
+
+
+# -- what SPEC.md promises about codes, limits and pairing (issue 12) ----------------------------
+
+
+def test_the_error_example_uses_the_code_a_value_above_its_maximum_gets():
+    """The spec's own error example said invalid_field where §7 and the suite say out_of_range."""
+    example = next(v for v in GOLDEN["valid"] if v["name"] == "error/full")["value"]
+    assert example["code"] == "out_of_range" and "above the maximum" in example["text"]
+    frame = msgpack.packb({"type": "set_parameter", "id": 3, "name": "d", "value": 1.0, "ramp_s": 601.0})
+    with pytest.raises(ProtocolError) as caught:
+        codec.decode(frame, receiver="engine")
+    assert caught.value.code == example["code"]
+    assert str(caught.value) == "set_parameter.ramp_s: 601.0 is above the maximum 600.0"
+
+
+@pytest.mark.parametrize(
+    ("fields", "code"),
+    [
+        ({"name": "d" * 65, "value": 1.0}, "too_large"),  # a field's max_len
+        ({"name": "d", "value": 1.0, "ramp_s": -0.5}, "out_of_range"),  # a field's min
+        ({"name": "d", "value": True}, "invalid_field"),  # wrong type
+        ({"name": "d"}, "invalid_field"),  # missing
+        ({"name": "d", "value": 1.0, "colour": "red"}, "invalid_field"),  # unknown, same minor
+        ({"name": "d" * 65, "value": "far"}, "too_large"),  # two faults: the first declared field's
+    ],
+)
+def test_each_kind_of_field_fault_gets_the_code_the_spec_gives(fields, code):
+    with pytest.raises(ProtocolError) as caught:
+        codec.decode(msgpack.packb({"type": "set_parameter", "id": 4, **fields}), receiver="engine")
+    assert caught.value.code == code
+    assert caught.value.code in SPEC_LIMIT_CODES
+
+
+SPEC_TEXT = (Path(codec.__file__).parent / "SPEC.md").read_text()
+SPEC_LIMIT_CODES = set(re.findall(r"`(\w+)`", SPEC_TEXT.split("### 9.3 Limits", 1)[1].split("###", 1)[0]))
+
+
+def test_the_pairing_codes_in_the_vectors_are_what_the_security_module_computes():
+    codes = GOLDEN["pairing_codes"]
+    for vector in codes:
+        assert security.pairing_code(vector["console_public"], vector["engine_public"]) == vector["code"]
+        assert f"`{vector['code']}`" in SPEC_TEXT
+    assert len({v["code"] for v in codes}) == len(codes), "the order of the keys changes the code"
+
+
+def test_link_states_come_in_order_for_every_setting_a_welcome_allows():
+    """1.0's stale (3 intervals) came after its lost (2 s) for intervals over 667 ms."""
+    welcome = {f.name: f for f in PROTO.by_type["welcome"].fields}
+    intervals = range(int(welcome["heartbeat_interval_ms"].min), int(welcome["heartbeat_interval_ms"].max) + 1, 7)
+    for interval in [*intervals, int(welcome["heartbeat_interval_ms"].max)]:
+        for watchdog in (int(welcome["watchdog_timeout_ms"].min), 3 * interval, 5 * interval, 10_000):
+            t = spec_md.link_thresholds(interval, watchdog)
+            assert t.stale_s <= t.watchdog_s < t.lost_s, (interval, watchdog, t)
+            assert t.watchdog_s >= 3 * interval / 1000 - 1e-9
+    defaults = spec_md.link_thresholds(100, 500)
+    assert (defaults.stale_s, defaults.watchdog_s, defaults.lost_s) == pytest.approx((0.3, 0.5, 2.0))
+
+
+def test_the_spec_does_not_render_with_an_error_code_it_does_not_explain():
+    enums = tuple(
+        dataclasses.replace(e, values=(*e.values, "teleported")) if e.name == "ErrorCode" else e for e in PROTO.enums
+    )
+    with pytest.raises(schema.DeclarationError, match=r"no row for ErrorCode value.*teleported"):
+        spec_md.render(dataclasses.replace(PROTO, enums=enums))
+
+
+def test_the_spec_shows_the_frames_an_engine_writes_first_from_the_vectors():
+    flat = SPEC_TEXT.replace("\n", "")
+    for msg_type in spec_md.ENGINE_FIRST:
+        full = next(v for v in GOLDEN["valid"] if v["name"] == f"{msg_type}/full")
+        assert full["hex"] in flat, msg_type
+    rows = vectors.annotate(bytes.fromhex(next(v["hex"] for v in GOLDEN["valid"] if v["name"] == "hello/full")))
+    assert "".join(h for h, _ in rows) == next(v["hex"] for v in GOLDEN["valid"] if v["name"] == "hello/full")

@@ -1,20 +1,27 @@
 """The conformance suite (``vrclinic conformance``): the Python reference client passes every
 check, and deliberately broken clients fail the check for their fault, with a reason that
-names the problem — so the suite can fail. Every run binds random loopback ports."""
+names the problem — so the suite can fail. Every MUST of SPEC.md has its broken client here.
+Every run binds random loopback ports and makes its own keys."""
 
 from __future__ import annotations
 
 import json
+import re
 import shlex
 import shutil
+import stat
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
 
+import msgpack
 import pytest
+import zmq
 
-from protocol import conformance
+from protocol import codec, conformance, messages, security
+from protocol.conformance.harness import Harness, Options
+from protocol.timing import now
 
 ROOT = Path(__file__).resolve().parents[2]
 BROKEN = Path(__file__).with_name("broken_client.py")
@@ -46,7 +53,7 @@ def test_the_reference_client_passes_every_check():
     assert not failures(report), failures(report)
     assert code == 0 and report["passed"]
     assert [c["name"] for c in report["checks"]] == conformance.check_names()
-    assert len(report["checks"]) >= 9
+    assert len(report["checks"]) >= 16
     # What each check saw is in the report, not just a verdict.
     by_name = {c["name"]: c for c in report["checks"]}
     assert "RTT" in by_name["heartbeat"]["reason"]
@@ -54,16 +61,46 @@ def test_the_reference_client_passes_every_check():
     assert "version_mismatch" in by_name["version_welcome"]["reason"]
 
 
-@pytest.mark.parametrize(
-    ("fault", "check", "words"),
-    [
-        ("ignore_make_safe", "make_safe", ["make_safe while running was not obeyed", "no scene_status with state"]),
-        ("silent_on_bad_input", "malformed", ["did not answer garbage bytes with error malformed"]),
-        ("no_watchdog", "watchdog", ["heartbeats stopped", "did not go safe"]),
-        ("accept_out_of_range", "parameters", ["above the declared range", "was applied", "out_of_range"]),
-        ("ignore_version", "version_welcome", ["went on as if connected", "bye(version_mismatch)"]),
-    ],
-)
+# Each broken client, the check that must fail it, and words its reason must hold.
+BROKEN_CASES = [
+    ("no_curve", "handshake", ["without encryption", "requires CURVE"]),
+    ("wrong_key", "handshake", ["not the key", "VRCLINIC_KEYS"]),
+    ("bad_frames", "heartbeat", ["do not decode", "conformance_colour"]),
+    ("wall_clock", "heartbeat", ["telemetry.at", "monotonic clock"]),
+    ("one_hello", "handshake", ["hello was not repeated"]),
+    ("talks_first", "handshake", ["before welcome the client sent telemetry"]),
+    ("keeps_hello", "handshake", ["went on sending hello after the welcome"]),
+    ("no_calm_scene", "handshake", ["calm = true", "exactly one must"]),
+    ("fixed_interval", "heartbeat", ["every 100 ms", "heartbeat_interval_ms = 50"]),
+    ("seq_continues", "lost", ["first heartbeat has seq", "not 0"]),
+    ("keeps_console_seq", "lost", ["after a repeated welcome", "did not count the console's heartbeats"]),
+    ("counts_stale_beats", "watchdog", ["only repeated and late beats came", "did not go safe"]),
+    ("no_watchdog", "watchdog", ["heartbeats stopped", "did not go safe"]),
+    ("returns_by_itself", "watchdog", ["went back to", "by itself"]),
+    ("never_lost", "lost", ["did not start over with hello"]),
+    ("ignores_not_connected", "reconnection", ["after the first error not_connected"]),
+    ("ignore_version", "version_welcome", ["went on as if connected", "bye(version_mismatch)"]),
+    ("retries_after_refusal", "version_bye", ["refused the client with bye(version_mismatch)", "it does not retry"]),
+    ("retries_after_refusal", "refusals", ["bye not_paired", "stops until a person acts"]),
+    ("ignores_bye", "bye", ["after bye shutdown the client went on as if still connected"]),
+    ("lenient", "malformed", ["did not answer an unknown message type with error unknown_type"]),
+    ("strict", "newer_minor", ["refused a set_parameter", "newer minor"]),
+    ("silent_on_bad_input", "malformed", ["did not answer garbage bytes with error malformed"]),
+    ("answers_errors", "malformed", ["never answer an error with an error"]),
+    ("no_error_limit", "malformed", ["garbage frames sent at once", "rate-limit"]),
+    ("delays_errors", "malformed", ["dropped, not delayed"]),
+    ("refuses_pause", "make_safe", ["refused a valid pause"]),
+    ("accept_out_of_range", "parameters", ["above the declared range", "was applied", "out_of_range"]),
+    ("ignore_make_safe", "make_safe", ["make_safe while running was not obeyed", "no scene_status with state"]),
+    ("load_undoes_safe", "make_safe", ["make_safe during loading was undone"]),
+    ("running_at_fade_end", "make_safe", ["no scene_status running within 500 ms", "start of the fade back"]),
+    ("mirror_flood", "mirror", ["never acknowledged", "at most one frame is unacknowledged"]),
+    ("answers_unasked", "prompt", ["prompt_id 4242", "never asked"]),
+    ("no_pairing", "pairing", ["no key_request on the pairing port"]),
+]
+
+
+@pytest.mark.parametrize(("fault", "check", "words"), BROKEN_CASES, ids=[f"{f}-{c}" for f, c, _ in BROKEN_CASES])
 @pytest.mark.slow
 def test_a_broken_client_fails_the_check_for_its_fault(fault, check, words):
     code, report = run_suite(broken(fault), check)
@@ -73,6 +110,131 @@ def test_a_broken_client_fails_the_check_for_its_fault(fault, check, words):
     for word in words:
         assert word in result["reason"], result["reason"]
     assert any(f"[broken:{fault}]" in line for line in result["client_output"]), "the client's output is kept"
+
+
+@pytest.mark.timeout(150)
+@pytest.mark.slow
+def test_a_client_that_keeps_the_spec_passes_every_check():
+    """The broken clients' base, with no fault: the suite can be passed (whatever stage the
+    reference client is at), so every broken client fails for its one fault alone."""
+    code, report = run_suite(broken("none"))
+    assert not failures(report), failures(report)
+    assert code == 0 and [c["name"] for c in report["checks"]] == conformance.check_names()
+
+
+def spec_requirements() -> list[tuple[str, list[str], list[str]]]:
+    """The rows of SPEC.md's table of MUSTs: (requirement, checks, broken clients)."""
+    text = (ROOT / "protocol" / "SPEC.md").read_text()
+    table = text.split("Every MUST of this document, the check", 1)[1].split("\n## ", 1)[0]
+    rows = []
+    for line in table.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 4 and cells[3].startswith("`"):
+            rows.append((cells[0], re.findall(r"`(\w+)`", cells[2]), re.findall(r"`(\w+)`", cells[3])))
+    return rows
+
+
+def test_every_must_of_the_spec_has_its_check_and_a_broken_client_that_fails_it():
+    sys.path.insert(0, str(BROKEN.parent))
+    import broken_client
+
+    rows = spec_requirements()
+    assert len(rows) >= 25
+    cases = {(fault, check) for fault, check, _ in BROKEN_CASES}
+    for requirement, checks, faults in rows:
+        assert faults, f"no broken client for {requirement!r}"
+        assert set(checks) <= set(conformance.check_names()), f"{checks} (for {requirement!r}) are not all checks"
+        for fault in faults:
+            assert fault in broken_client.FAULTS, f"{fault} (for {requirement!r}) is not in broken_client.py"
+            if checks:
+                assert any((fault, c) in cases for c in checks), f"{fault} is not tested against {checks}"
+            else:  # "every check": a rule the harness holds in every check, tested against one of them
+                assert any(f == fault for f, _ in cases), f"{fault} is not tested"
+    in_table = {f for _, _, faults in rows for f in faults}
+    assert set(broken_client.FAULTS) - {"none"} == in_table
+    assert {f for f, _, _ in BROKEN_CASES} == in_table
+    documented = set(re.findall(r"^\| `(\w+)` \| ", (ROOT / "protocol" / "SPEC.md").read_text(), re.M))
+    assert set(conformance.check_names()) <= documented, "a check is missing from SPEC.md's table of checks"
+
+
+def test_the_help_says_how_the_client_gets_its_keys():
+    result = subprocess.run(
+        [sys.executable, "-m", "console", "conformance", "--help"], capture_output=True, text=True, timeout=30, cwd=ROOT
+    )
+    assert result.returncode == 0
+    text = " ".join(result.stdout.split())
+    assert "VRCLINIC_KEYS" in text and "0600" in text and "CURVE" in text and "console_public" in text
+
+
+def test_the_harness_hands_over_private_keys_and_admits_only_that_key():
+    """A real CURVE handshake against the harness's ROUTER and ZAP handler, no client process."""
+    h = Harness(Options(client="true"), now() + 20)
+    try:
+        mode = h.keys_path.stat().st_mode
+        assert stat.S_IMODE(mode) == 0o600 and stat.S_IMODE(h.keys_dir.stat().st_mode) == 0o700
+        keys = security.read_keys_file(h.keys_path)
+        assert keys.own == h.client_keys and keys.console_public == h.console_keys.public
+        ctx = zmq.Context.instance()
+        stranger = security.EngineKeys(security.KeyPair.generate(), h.console_keys.public)
+        for who, engine_keys in (("stranger", stranger), ("client", keys)):
+            sock = ctx.socket(zmq.DEALER)
+            sock.setsockopt(zmq.LINGER, 0)
+            security.make_curve_client(sock, engine_keys)
+            sock.connect(h.endpoint)
+            hello = messages.Hello(
+                name=who, instance_id=who, protocol_major=1, protocol_minor=1, engine="t", app_version="t", sent_at=0.0
+            )
+            sock.send(codec.encode(hello, 1))
+            h.pump(now() + 0.5)
+            sock.close(0)
+        hellos = [f.message.name for f in h.of("hello")]
+        assert hellos == ["client"], hellos
+        assert h.user_ids == {keys.own.public}
+        assert h.foreign_keys == {stranger.own.public}
+        assert "not the key" in h.encryption_problem()
+    finally:
+        h.close()
+    assert not h.keys_dir.exists(), "the keys file is removed with its folder"
+
+
+def test_a_frame_over_the_transport_limit_drops_the_connection_and_one_within_it_gets_too_large():
+    """SPEC §9.3 as the console's socket options make it (the harness sets the console's):
+    a frame a little over its limit is read and refused, one over MAXMSGSIZE ends the
+    connection without a word."""
+    h = Harness(Options(client="true"), now() + 20)
+    ctx = zmq.Context.instance()
+    sock = ctx.socket(zmq.DEALER)
+    sock.setsockopt(zmq.LINGER, 0)
+    security.make_curve_client(sock, security.read_keys_file(h.keys_path))
+    monitor = sock.get_monitor_socket(zmq.EVENT_DISCONNECTED)
+    try:
+        sock.connect(h.endpoint)
+        hello = messages.Hello(
+            name="t", instance_id="t", protocol_major=1, protocol_minor=1, engine="t", app_version="t", sent_at=0.0
+        )
+        sock.send(codec.encode(hello, 1))
+        h.pump(now() + 0.5)
+        pad = b"\0" * codec.LIMITS.max_control_frame_bytes  # bin: under its own limit, over the frame's
+        frame = msgpack.packb({"type": "marker", "id": 2, "label": "x", "at": 0.0, "pad": pad}, use_bin_type=True)
+        sock.send(frame)
+        h.pump(now() + 0.5)
+        assert [f.problem for f in h.invalid] == [
+            f"marker: frame of {len(frame)} bytes exceeds the {codec.LIMITS.max_control_frame_bytes}-byte limit "
+            "for control messages"
+        ]
+        assert not monitor.poll(0), "a frame within the transport limit keeps the connection"
+        seen = len(h.frames)
+        sock.send(b"\x81" + b"\0" * (codec.LIMITS.max_frame_bytes + 2048))
+        give_up = now() + 3.0
+        while not monitor.poll(0) and now() < give_up:
+            h.pump(now() + 0.1)
+        assert monitor.poll(0), "ZeroMQ (MAXMSGSIZE) closes the connection"
+        assert len(h.frames) == seen, "and nothing of the frame reaches the application"
+    finally:
+        sock.disable_monitor()
+        monitor.close(0)
+        sock.close(0)
+        h.close()
 
 
 @pytest.mark.slow
