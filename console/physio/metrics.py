@@ -763,16 +763,61 @@ def format_table(summary: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+# The rates a physiological recording can have: below 1 Hz no heart beat or skin response is
+# seen; above 100 kHz no sensor samples (it is a typo, or the wrong column taken for the rate).
+RATE_RANGE_HZ = (1.0, 100_000.0)
+# The shortest stretch each analysis can use (as the analyses themselves say when given less).
+SHORTEST_S = {"ecg": 2.0, "ppg": 2.0, "eda": 4.0, "rsp": 10.0}
+
+
+def _usable(args: argparse.Namespace, rows: int, first: int, last: int, chosen: dict[str, str | None]) -> None:
+    """MetricsInputError, in words, for input no analysis can use: a file with no rows or too
+    few, a window with nothing in it, a column with no numbers there."""
+    rate = args.rate
+    whole = f"{args.file} has {rows:,} row{'s' if rows != 1 else ''} ({rows / rate:.3g} s at {rate:g} Hz)"
+    if rows == 0:
+        raise MetricsInputError(f"{args.file} has a header but no rows of numbers below it: nothing to analyse")
+    if last <= first:
+        asked = f"--start {args.start if args.start is not None else 0:g}" + (
+            f" --end {args.end:g}" if args.end is not None else ""
+        )
+        raise MetricsInputError(f"the window {asked} holds no rows: {whole}. Choose a window inside it.")
+    need = max(SHORTEST_S[kind] for kind, name in chosen.items() if name is not None)
+    held = (last - first) / rate
+    if held < need:
+        where = "the window holds" if (args.start is not None or args.end is not None) else f"{args.file} holds"
+        raise MetricsInputError(
+            f"{where} {last - first:,} row{'s' if last - first != 1 else ''}, {held:.3g} s at {rate:g} Hz; "
+            f"the analysis asked for needs at least {need:g} s ({math.ceil(need * rate):,} rows). "
+            "Check --rate, or give a longer recording."
+        )
+
+
 def run(args: argparse.Namespace) -> int:
-    """``vrclinic metrics``: 0 done, 2 unusable input (with a message on stderr)."""
+    """``vrclinic metrics``: 0 done, 2 unusable input (with the reason on stderr: an impossible
+    rate, a file with no or too few rows, an empty window, a column with no numbers)."""
     try:
-        if not args.rate or not math.isfinite(args.rate) or args.rate <= 0:
-            raise MetricsInputError(f"--rate must be a positive number of samples per second, not {args.rate}")
+        low, high = RATE_RANGE_HZ
+        if not args.rate or not math.isfinite(args.rate) or not low <= args.rate <= high:
+            raise MetricsInputError(
+                f"--rate {args.rate:g} is not a sampling rate a physiological recording has: give the rows' "
+                f"rate in samples per second, from {low:g} to {high:,.0f}"
+            )
         columns = read_csv(args.file)
         chosen = _columns_for(args, list(columns))
+        rows = len(next(iter(columns.values())))
         first = 0 if args.start is None else max(0, round(args.start * args.rate))
-        last = None if args.end is None else max(first, round(args.end * args.rate))
+        last = rows if args.end is None else min(rows, max(first, round(args.end * args.rate)))
+        first = min(first, rows)
+        _usable(args, rows, first, last, chosen)
         columns = {name: values[first:last] for name, values in columns.items()}
+        empty = [f"{name!r}" for name in chosen.values() if name is not None and not np.isfinite(columns[name]).any()]
+        if empty:
+            raise MetricsInputError(
+                f"no numbers in column {', '.join(empty)} of {args.file}"
+                + (" in the window" if args.start is not None or args.end is not None else "")
+                + ": every cell is empty or text"
+            )
         summary = summarize(columns, args.rate, **chosen, t0=first / args.rate)
     except MetricsInputError as exc:
         print(f"vrclinic metrics: {exc}", file=sys.stderr)

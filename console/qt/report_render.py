@@ -106,7 +106,9 @@ def write_pdf(html_text: str, png: bytes, path: Path) -> None:
     doc.print_(writer)
 
 
-def make_report(folder: Path, out: Path, pdf: Path | None = None) -> Path:
+def make_report(folder: Path, out: Path, pdf: Path | None = None) -> RecordedSession:
+    """Write the report of the session in ``folder`` as HTML (and PDF); returns the session as
+    read, whose ``problems`` say what the recording is missing (the report says it too)."""
     session = load(folder)
     body = analyse(session)
     steps = session_steps(session)
@@ -116,4 +118,4 @@ def make_report(folder: Path, out: Path, pdf: Path | None = None) -> Path:
     out.write_text(text, encoding="utf-8")
     if pdf is not None:
         write_pdf(text, png, pdf)
-    return out
+    return session

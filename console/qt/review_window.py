@@ -64,7 +64,7 @@ from console.qt.panels import LOG_COLOURS, title
 from console.qt.physio_panel import AXIS_COLOUR, BACKGROUND, FALLBACK_COLOURS, OVERLAY_MAX_CHANNELS, TYPE_COLOURS
 from console.qt.screenshots import close_after
 from console.qt.style import REVIEW_STYLE
-from console.records.recorded import RecordedSession, SessionFileError, load, plan_entry
+from console.records.recorded import EXIT_INCOMPLETE, RecordedSession, SessionFileError, load, plan_entry
 from console.records.recorded import Signal as Stream
 from console.records.review import SPEEDS, ReviewModel, Snapshot, ago_text, mmss
 
@@ -218,10 +218,11 @@ class ReviewWindow(QMainWindow):
         self._shown_event = -2
         self._last_tick = time.monotonic()
 
-        self.banner = QLabel(self._banner_text(s.problems))
+        self.banner = QLabel(self._banner_text(s))
         self.banner.setObjectName("banner")
         self.banner.setWordWrap(True)
         self.banner.setVisible(bool(s.problems))
+        self.banner.setToolTip("\n".join(f"• {p}" for p in s.problems))  # every detail, as the report lists them
 
         self._build_plots()
         right = self._build_side()
@@ -255,19 +256,22 @@ class ReviewWindow(QMainWindow):
         self.refresh()
 
     @staticmethod
-    def _banner_text(problems: list[str]) -> str:
-        """The loader's problems in one sentence or two, the interruption first."""
+    def _banner_text(s: RecordedSession) -> str:
+        """The loader's problems in a sentence or two, the interruption first; what the XDF
+        files miss in short (the tooltip and the report have every detail)."""
+        problems = s.problems
         if not problems:
             return ""
-        others = [p for p in problems if "interrupted" not in p]
-        interrupted = len(others) < len(problems)
+        files = s.completeness.problems if s.completeness is not None else []
+        others = [p for p in problems if "interrupted" not in p and p not in files]
+        interrupted = any("interrupted" in p for p in problems)
         if interrupted:
             head = "This recording was interrupted: the console stopped without closing it."
         else:
             head = "This recording is incomplete."
-        listed = "; ".join(others)
-        details = f" {'Also: ' if interrupted else ''}{listed[:1].upper()}{listed[1:]}." if others else ""
-        return f"{head}{details} Everything saved is shown."
+        listed = "; ".join(([s.completeness.summary()] if files else []) + others)
+        details = f" {'Also: ' if interrupted else ''}{listed}." if listed else ""
+        return f"{head}{details} Everything saved is shown (details: hover here, or the report)."
 
     # -- construction ------------------------------------------------------------------
     def _style_plot(self, plot: pg.PlotItem) -> None:
@@ -867,7 +871,8 @@ def run_review(
     """``vrclinic review SESSION [--duration S --screenshot PNG]``: the review window on its
     own. With ``duration_s`` it closes after that many seconds, saving a screenshot first
     if asked; ``at_s`` puts the cursor there first. Returns the exit status (2: the folder
-    cannot be read, with the reason on stderr)."""
+    cannot be read, with the reason on stderr; 1: cancelled; 3: shown, but the recording is
+    incomplete or damaged, with what is missing on stderr and in the window's banner)."""
     # Our own QApplication (the `vrclinic review` command) runs with exec()/quit(). Inside a
     # process that already has one (the console, tests), quitting it would leave that process's
     # timers dead afterwards (seen: no QTimer fired again in the test process), so the window
@@ -895,4 +900,7 @@ def run_review(
         app.exec()
     else:
         loop.exec()
+    if session.problems:  # for a script: the window showed it in its banner
+        print(f"vrclinic review: {session.problems_text()}", file=sys.stderr, end="")
+        return EXIT_INCOMPLETE
     return 0

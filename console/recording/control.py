@@ -57,6 +57,7 @@ class RecordingController:
         self._finishing: list[SessionRecording] = []
         self._unannounced: SessionRecording | None = None  # into the store once its folder is ready
         self._folders_made: set[Path] = set()  # this run's folder names, each used once
+        self._said_interrupted: set[Path] = set()  # interrupted sessions already noted in the event log
         # Opened, read and written in its own thread; failures come back to _store_failed.
         self.store = StoreWorker(default_path(self.home), report=self._store_failed)
 
@@ -213,7 +214,8 @@ class RecordingController:
         """Control thread; returns at once. Looks, in the store thread, for sessions a crashed
         console left open: in the sessions folder, and any folder the store knows as still
         recording (``--record DIR`` may be anywhere). ``found(sessions)`` is called back in
-        the control thread (also with none)."""
+        the control thread (also with none); each session found is also noted in the event log
+        (which the console echoes to its terminal), once a run, before any dialog shows it."""
         root = self.sessions_root
 
         def scan(store: SessionStore | None) -> tuple[list[recovery.Interrupted], str]:
@@ -230,6 +232,16 @@ class RecordingController:
             sessions, problem = result
             if problem:
                 self.model.note("error", "", f"session store: {problem}")
+            for session in sessions:  # into the event log (and so the terminal), once a run
+                if session.folder not in self._said_interrupted:
+                    self._said_interrupted.add(session.folder)
+                    self.model.note(
+                        "error",
+                        "",
+                        f"interrupted session found: {session.describe()} in {session.folder}; the console "
+                        "stopped without closing its recording. Recover it with Session > Recover interrupted "
+                        "sessions.",
+                    )
             found(sessions)
 
         self.store.submit_files("looking for interrupted sessions", scan, done=scanned)

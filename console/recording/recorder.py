@@ -63,8 +63,11 @@ from typing import TextIO
 
 import pylsl
 
+from console.core.clock import clock_text
 from console.core.version import version
 from console.physio.streams import with_v4address
+from console.records import completeness
+from console.records.completeness import part_name
 from console.records.recorded import (
     EVENTS,
     MANIFEST,
@@ -72,7 +75,10 @@ from console.records.recorded import (
     MIRROR_DIR,
     MIRROR_INDEX,
     XDF,
-    chain_hash,
+    AuditKey,
+    audit_key,
+    link_row,
+    no_keys,
     read_event_log,
 )
 from console.session.model import LogEntry, Rating, SessionModel
@@ -228,7 +234,9 @@ def check_writable(folder: Path) -> None:
 
 
 class EventJournal:
-    """``events.jsonl``: the event log as it happens, hash-chained line by line.
+    """``events.jsonl``: the event log as it happens, chained line by line: an unkeyed hash
+    chain, and a keyed one under this installation's audit key (see
+    :mod:`console.records.recorded`), so that an entry edited afterwards shows.
 
     Threads: the owner (the control thread, the GUI thread in the console) calls
     :meth:`write` and :meth:`stop`, which only queue and return at once. The journal's own
@@ -241,9 +249,16 @@ class EventJournal:
     :class:`SessionRecording`). After a failure the rest of the session's lines are dropped:
     the session goes on. :meth:`close` waits for the thread: call it off the GUI thread, or
     at exit.
+
+    The audit key comes from the secret store in a ``vrclinic-audit-key`` thread of its own (the
+    keyring may wait for D-Bus, or for the user to unlock it): the first lines wait for it up
+    to :attr:`KEY_WAIT_S`, and a key that comes later keys the log from then on (the first
+    keyed line covers those before it). A key that cannot be had is said once to
+    ``on_warning``, in that thread; the log is then hash-chained only.
     """
 
     SYNC_EVERY_S = 1.0
+    KEY_WAIT_S = 5.0
 
     def __init__(
         self,
@@ -251,8 +266,11 @@ class EventJournal:
         started_at: float,
         on_error: Callable[[Exception], None] | None = None,
         prepare: Callable[[], None] | None = None,
+        key: Callable[[], AuditKey] = audit_key,
+        on_warning: Callable[[str], None] | None = None,
     ):
-        """Owner thread; returns at once (the file is opened in the journal's thread)."""
+        """Owner thread; returns at once (the file is opened in the journal's thread).
+        ``key`` gives the audit key (called in the ``vrclinic-audit-key`` thread)."""
         self.path = Path(path)
         self.started_at = started_at
         self.error: Exception | None = None  # the first failure, set in the journal's thread
@@ -260,6 +278,10 @@ class EventJournal:
         self.opened = threading.Event()  # set once opening was tried: see is_open and error
         self._on_error = on_error
         self._prepare = prepare
+        self._key_source = key
+        self._on_warning = on_warning
+        self._key: AuditKey | None = None  # set once by the vrclinic-audit-key thread
+        self._key_ready = threading.Event()
         self._lines: queue.SimpleQueue[str | None] = queue.SimpleQueue()
         self._stopping = False
         self._thread = threading.Thread(target=self._run, name="vrclinic-journal", daemon=True)
@@ -310,11 +332,15 @@ class EventJournal:
     # -- the journal's thread ------------------------------------------------------------
     def _run(self) -> None:
         """The ``vrclinic-journal`` thread."""
+        threading.Thread(target=self._fetch_key, name="vrclinic-audit-key", daemon=True).start()
         try:
             if self._prepare is not None:
                 self._prepare()
-            # Appending to a log goes on with its chain ("" for a new log, or not a regular file).
-            chain = read_event_log(self.path)[2].last_hash if self.path.is_file() else ""
+            # Appending to a log goes on with its chains (a new log, or not a regular file: none).
+            check = read_event_log(self.path, no_keys)[2] if self.path.is_file() else None
+            chain = check.last_hash if check else ""
+            mac = check.last_mac if check and check.keyed else None  # None: no keyed line yet
+            named = check.key_id if check else ""  # the key the log names last
             fh = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 (open for the session's length)
         except Exception as exc:  # a bug too: said, rather than a journal that silently never opens
             self._failed(exc)
@@ -324,6 +350,7 @@ class EventJournal:
             return
         self.is_open = True
         self.opened.set()
+        self._key_ready.wait(self.KEY_WAIT_S)
         last_sync = time.monotonic()
         unsynced = False
         try:
@@ -339,9 +366,18 @@ class EventJournal:
                     continue  # the session goes on: its lines are dropped
                 try:
                     if line:
-                        row = json.loads(line)  # the row as a reader will see it: the hash is what it checks
-                        chain = row["chain"] = chain_hash(chain, row)
-                        fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+                        row = json.loads(line)  # the row as a reader will see it: the links are what it checks
+                        key = self._key
+                        if key is not None and named != key.id:  # the first line under this key names it
+                            row["audit_key"] = named = key.id
+                        chain, mac = link_row(row, chain, mac, key)
+                        text = json.dumps(row, ensure_ascii=False)
+                        if not text.isascii():
+                            try:
+                                text.encode("utf-8")
+                            except UnicodeEncodeError:  # a lone surrogate: the same JSON, escaped
+                                text = json.dumps(row)
+                        fh.write(text + "\n")
                         fh.flush()  # into the OS: survives the console being killed
                         unsynced = True
                     if unsynced and time.monotonic() - last_sync >= self.SYNC_EVERY_S:
@@ -359,6 +395,19 @@ class EventJournal:
         finally:
             with contextlib.suppress(OSError):  # closing flushes again; the first failure was said
                 fh.close()
+
+    def _fetch_key(self) -> None:
+        """The ``vrclinic-audit-key`` thread: the audit key, or why not said once."""
+        try:
+            self._key = self._key_source()
+        except Exception as exc:  # SecretError says what to do; anything else is said too
+            if self._on_warning is not None:
+                self._on_warning(
+                    f"the event log is not keyed ({exc}); it is hash-chained only, which detects "
+                    "accidental damage, not editing."
+                )
+        finally:
+            self._key_ready.set()
 
     def _failed(self, exc: Exception) -> None:
         """The journal's thread: the first failure, said once."""
@@ -476,9 +525,11 @@ class SessionRecorder:
     process's output: the engine's log lines go to ``recorder.log``, errors to ``on_error``.
     """
 
-    def __init__(self, folder: Path, on_error: Callable[[str], None] | None = None):
+    def __init__(self, folder: Path, on_error: Callable[[str], None] | None = None, name: str = XDF):
+        """``name``: the file in ``folder`` (a later part of the recording: see
+        :mod:`console.records.completeness`)."""
         self.folder = Path(folder)
-        self.path = self.folder / XDF
+        self.path = self.folder / name
         self.log_path = self.folder / "recorder.log"
         self.stream_names: list[str] = []
         self.on_error = on_error
@@ -515,24 +566,35 @@ class SessionRecorder:
     def _read_output(self, proc: subprocess.Popen) -> None:
         """The ``vrclinic-recorder-output`` thread."""
         assert proc.stdout is not None
-        with open(self.log_path, "a", encoding="utf-8") as log:
-            for raw in proc.stdout:
-                line = raw.rstrip("\n")
-                if line.startswith("{"):
+        # The engine's log is diagnostics: on a full disk its lines are dropped, and this thread
+        # goes on reading the events (stop() waits for "stopped").
+        log: TextIO | None = None
+        with contextlib.suppress(OSError):
+            log = open(self.log_path, "a", encoding="utf-8")  # noqa: SIM115 (closed below)
+        for raw in proc.stdout:
+            line = raw.rstrip("\n")
+            if line.startswith("{"):
+                try:
+                    event = json.loads(line)
+                except ValueError:
+                    event = None
+                if isinstance(event, dict):
+                    self._events.put(event)
+                    if event.get("event") == "error" and self.on_error:
+                        self.on_error(event.get("text", ""))
+                    continue
+            if line.strip():
+                if log is not None:
                     try:
-                        event = json.loads(line)
-                    except ValueError:
-                        event = None
-                    if isinstance(event, dict):
-                        self._events.put(event)
-                        if event.get("event") == "error" and self.on_error:
-                            self.on_error(event.get("text", ""))
-                        continue
-                if line.strip():
-                    log.write(f"{wall_now()} {line}\n")
-                    log.flush()
-                    if line.startswith("Error") and self.on_error:
-                        self.on_error(f"recorder: {line}")
+                        log.write(f"{wall_now()} {line}\n")
+                        log.flush()
+                    except OSError:
+                        pass  # no room for the engine's diagnostics now; the recording says the disk is full
+                if line.startswith("Error") and self.on_error:
+                    self.on_error(f"recorder: {line}")
+        if log is not None:
+            with contextlib.suppress(OSError):
+                log.close()
         proc.stdout.close()
         self._events.put({"event": "exited", "code": proc.wait()})
 
@@ -630,8 +692,10 @@ class SessionRecording:
     """
 
     LOW_DISK_MB = 500.0
-    FULL_DISK_MB = 20.0
+    FULL_DISK_MB = 20.0  # below this, the part being written is closed (its footers still fit)
+    RESUME_DISK_MB = 100.0  # recording goes on in a new part once this much is free again
     CHECK_EVERY_S = 3.0
+    STALL_S = 15.0  # the XDF not growing this long is said (once, until it grows again)
 
     def __init__(
         self,
@@ -655,7 +719,15 @@ class SessionRecording:
         self.expect = expect
         self.settle_s = settle_s
         self.session_id = self.folder.name
-        self.recorder = SessionRecorder(self.folder, on_error=self._report_error)
+        self.recorder = SessionRecorder(self.folder, on_error=self._report_error)  # the part being written
+        # The disk's free space is said when its state changes (ok, low, full), never every check.
+        self.full_mb, self.low_mb, self.resume_mb = self.FULL_DISK_MB, self.LOW_DISK_MB, self.RESUME_DISK_MB
+        self._disk = "ok"
+        self._stalled = False
+        # The XDF parts and the stretches not recorded (console clock), for session.json: written
+        # by the record thread, read by the stop thread after it ended.
+        self.parts: list[dict] = []
+        self.gaps: list[dict] = []
         self.journal: EventJournal | None = None
         self.mirror: MirrorRecorder | None = None
         self.manifest: dict = {}
@@ -665,7 +737,6 @@ class SessionRecording:
         self._messages: queue.SimpleQueue[tuple[str, str]] = queue.SimpleQueue()
         self._ending = threading.Event()
         self._starter: threading.Thread | None = None
-        self._warned_low_disk = False
         self._announced: set[str] = set()  # streams that appeared after the start, said once
         self._state_due_at: float | None = None
         self._last_size = (0, time.monotonic())
@@ -705,6 +776,7 @@ class SessionRecording:
             self.model.started_at,
             on_error=self._journal_failed,
             prepare=lambda: self._prepare(first),
+            on_warning=self._report_error,
         )
         for entry in self.model.log:  # the session so far: the log is whole from 0:00
             self.journal.write(entry)
@@ -715,7 +787,7 @@ class SessionRecording:
     def _prepare(self, manifest: dict) -> None:
         """The ``vrclinic-journal`` thread, before it opens the log: the folder, in words."""
         check_writable(self.folder)
-        if _free_mb(self.folder) < self.FULL_DISK_MB:
+        if _free_mb(self.folder) < self.full_mb:
             raise RecordingError(f"The disk holding {self.folder} is full. Free some space or choose another folder.")
         try:
             write_manifest(self.folder, manifest)
@@ -765,24 +837,14 @@ class SessionRecording:
             if set(self.expect) <= names if self.expect else names:
                 break
             time.sleep(0.25)
-        # Record what is on the network now, freshly resolved: the directory may still list a
-        # stream that just went away, and opening one of those would keep the recorder waiting.
-        infos = list({info.uid(): info for info in pylsl.resolve_streams(2.0)}.values())
-        found = {info.name() for info in infos}
-        missing = [name for name in self.expect if name not in found]
         if self._ending.is_set():
             return False
-        try:
-            self.recorder.start(infos)
-        except (RecordingError, RuntimeError, OSError) as exc:
-            self._messages.put(("error", f"recording did not start: {exc}"))
+        found = self._open_part()
+        if found is None:
             return False
         self.manifest["streams"] = sorted(found)
-        self._last_size = (0, time.monotonic())
-        # The control thread pushes the stimulus as it stands, once the recorder's inlets are
-        # connected (an LSL inlet gets only what is pushed after it connects).
-        self._state_due_at = time.monotonic() + 1.0
-        self._messages.put(("control", f"recording {len(infos)} streams to {self.recorder.path}"))
+        self._messages.put(("control", f"recording {len(found)} streams to {self.recorder.path}"))
+        missing = [name for name in self.expect if name not in found]
         if missing:
             self._messages.put(
                 (
@@ -793,17 +855,99 @@ class SessionRecording:
             )
         return True
 
+    def _open_part(self) -> set[str] | None:
+        """The ``vrclinic-record`` thread: start LabRecorder on the next part (``session.xdf``
+        first, then ``session.part2.xdf`` …) with the streams on the network now; their names,
+        or None if it did not start (said)."""
+        # Record what is on the network now, freshly resolved: the directory may still list a
+        # stream that just went away, and opening one of those would keep the recorder waiting.
+        infos = list({info.uid(): info for info in pylsl.resolve_streams(2.0)}.values())
+        name = part_name(len(self.parts) + 1)
+        recorder = self.recorder if not self.parts else SessionRecorder(self.folder, self._report_error, name)
+        try:
+            recorder.start(infos)
+        except (RecordingError, RuntimeError, OSError) as exc:
+            self._messages.put(("error", f"recording did not start: {exc}" if not self.parts else f"{name}: {exc}"))
+            return None
+        self.recorder = recorder
+        self.parts.append({"file": name, "from_clock": self.model.clock(), "to_clock": None, "closed": None})
+        self._last_size = (0, time.monotonic())
+        # The control thread pushes the stimulus as it stands, once the recorder's inlets are
+        # connected (an LSL inlet gets only what is pushed after it connects).
+        self._state_due_at = time.monotonic() + 1.0
+        return {info.name() for info in infos}
+
+    def _close_part(self, at: float, check: bool = False) -> None:
+        """The ``vrclinic-record`` or ``-record-stop`` thread: stop LabRecorder on the part
+        being written (up to its stop timeout); the part's end is ``at`` (console clock).
+        ``check``: read the file's structure to know whether it really got its footers (on a
+        disk that filled up the engine may have failed to write them)."""
+        if not self.recorder.recording:
+            return
+        part = self.parts[-1]
+        part["to_clock"] = at
+        try:
+            path = self.recorder.stop()
+            part["closed"] = True
+            if check:
+                scan = completeness.scan_file(path)
+                part["closed"] = scan.whole and scan.headers <= scan.footers
+        except RecordingError as exc:
+            part["closed"] = False
+            self._messages.put(("error", str(exc)))
+        except OSError:
+            part["closed"] = False
+
+    def _session_time(self, clock: float) -> str:
+        return clock_text(clock - self.model.started_at)
+
+    def _disk_full(self, free: float) -> None:
+        """The ``vrclinic-record`` thread: close the part being written while its footers still
+        fit, and say so once; :meth:`_look` goes on in a new part when space is back."""
+        at = self.model.clock()
+        self._disk = "full"
+        self._report_error(  # at once: closing the part may take the recorder's stop timeout
+            f"the disk holding {self.folder} is full ({free:.0f} MB left): recording paused at "
+            f"{self._session_time(at)}, closing {self.recorder.path.name}. The live session goes on. Free "
+            f"space: once {self.resume_mb:.0f} MB are free, recording goes on by itself in a new file."
+        )
+        self._close_part(at, check=True)
+        self.gaps.append({"from_clock": at, "to_clock": None, "why": "the disk was full"})
+
+    def _space_back(self, free: float) -> None:
+        """The ``vrclinic-record`` thread: the disk has room again; record into a new part."""
+        found = self._open_part()
+        if found is None:
+            self._disk = "failed"  # said by _open_part; the gap stays open to the end
+            return
+        gap = self.gaps[-1]
+        gap["to_clock"] = at = self.parts[-1]["from_clock"]
+        self._disk = "ok"
+        lost = sorted(set(self.manifest.get("streams", [])) - found)
+        self._report_error(
+            f"disk space is back ({free:.0f} MB free): recording goes on in {self.recorder.path.name}. "
+            f"Nothing was recorded from {self._session_time(gap['from_clock'])} to {self._session_time(at)} "
+            f"({at - gap['from_clock']:.0f} s)."
+            + (f" Not found again, not recorded from now on: {', '.join(lost)}." if lost else "")
+        )
+
     def _look(self) -> None:
-        """The ``vrclinic-record`` thread, every few seconds: the disk, the file, new streams."""
+        """The ``vrclinic-record`` thread, every few seconds: the disk, the file, new streams.
+        Each condition is said when it begins and when it ends, not at every look."""
         free = _free_mb(self.folder)
-        if free < self.FULL_DISK_MB:
-            self._report_error(
-                f"the disk holding {self.folder} is full ({free:.0f} MB left): recording "
-                "cannot continue. The live session goes on. Free space now."
-            )
-        elif free < self.LOW_DISK_MB and not self._warned_low_disk:
-            self._warned_low_disk = True
+        if self._disk in ("full", "failed"):
+            if self._disk == "full" and free >= self.resume_mb:
+                self._space_back(free)
+            return  # nothing is being written meanwhile
+        if free < self.full_mb:
+            self._disk_full(free)
+            return
+        if free < self.low_mb and self._disk == "ok":
+            self._disk = "low"
             self._report_error(f"only {free:.0f} MB free on the disk holding the recording.")
+        elif free >= 1.2 * self.low_mb and self._disk == "low":  # with a margin: said once, not back and forth
+            self._disk = "ok"
+            self._messages.put(("control", f"the disk holding the recording has room again ({free:.0f} MB free)."))
         late = {i.name() for i in self._streams()} - set(self.recorder.stream_names) - self._announced
         if late:
             self._announced |= late
@@ -817,9 +961,12 @@ class SessionRecording:
             size = 0
         if size != self._last_size[0]:
             self._last_size = (size, t)
-        elif t - self._last_size[1] > 15:
-            self._last_size = (size, t)
-            self._report_error(f"{self.path.name} has not grown for 15 s: is the disk full or gone?")
+            if self._stalled:
+                self._stalled = False
+                self._messages.put(("control", f"{self.path.name} is growing again."))
+        elif t - self._last_size[1] > self.STALL_S and not self._stalled:
+            self._stalled = True
+            self._report_error(f"{self.path.name} has not grown for {self.STALL_S:g} s: is the disk full or gone?")
 
     def _logged(self, entry: LogEntry) -> None:
         """Control thread (the model's signal); returns at once: the journal's thread writes."""
@@ -858,6 +1005,8 @@ class SessionRecording:
             return "recorded"
         if self._ending.is_set():
             return "finishing"
+        if self._disk in ("full", "failed"):
+            return "paused: the disk is full"
         return "recording" if self.recorder.recording else "starting"
 
     def end(self) -> None:
@@ -883,11 +1032,9 @@ class SessionRecording:
         if self.mirror is not None:
             self.mirror.close()
         try:
-            if self.recorder.recording:
-                path = self.recorder.stop()
-                self._messages.put(("control", f"session recorded to {path}"))
-        except RecordingError as exc:
-            self._messages.put(("error", str(exc)))
+            self._close_part(self.manifest["ended_clock"], check=self.troubled)
+            if self.parts:
+                self._messages.put(self._recorded_words())
         finally:
             if self.journal is not None and self.journal.is_open:
                 try:
@@ -898,13 +1045,58 @@ class SessionRecording:
                 self._write_last_manifest()
             self.finished.set()
 
+    @property
+    def troubled(self) -> bool:
+        """The recorder stopped before the end (the disk was full), or a part was not closed."""
+        return bool(self.gaps) or any(part["closed"] is False for part in self.parts)
+
+    def _held_s(self) -> float:
+        """The ``vrclinic-record-stop`` thread: seconds the XDF parts hold, from their own
+        samples (a part the disk cut short holds less than its time), never more."""
+        held = 0.0
+        for part in self.parts:
+            try:
+                held += completeness.scan_file(self.folder / part["file"]).span_s
+            except OSError:
+                continue  # a part that cannot be read holds nothing we can claim
+        return held
+
+    def _recorded_words(self) -> tuple[str, str]:
+        """The ``vrclinic-record-stop`` thread: what the recording holds, for the event log.
+        Without trouble the file's name; with it, how much of the session the files hold."""
+        if not self.troubled:
+            return ("control", f"session recorded to {self.recorder.path}")
+        held = self.manifest["recorded_s"] = round(self._held_s(), 3)
+        length = self.manifest["ended_clock"] - self.manifest.get("recording_started_clock", self.model.started_at)
+        names = ", ".join(part["file"] for part in self.parts)
+        gaps = "; ".join(
+            f"{self._session_time(g['from_clock'])}–"
+            + (self._session_time(g["to_clock"]) if g["to_clock"] is not None else "the end")
+            + f" ({g['why']})"
+            for g in self.gaps
+        )
+        unclosed = [part["file"] for part in self.parts if part["closed"] is False]
+        return (
+            "error",
+            f"session recorded to {self.folder}, incompletely: the XDF files ({names}) hold "
+            f"{clock_text(held)} of the {clock_text(length)} the recording ran"
+            + (f"; nothing recorded {gaps}" if gaps else "")
+            + (f"; not closed properly: {', '.join(unclosed)}" if unclosed else "")
+            + ". The review, the report and the export say what is missing.",
+        )
+
     def _write_last_manifest(self) -> None:
-        """The ``vrclinic-record-stop`` thread: ``session.json`` says the recording is complete."""
+        """The ``vrclinic-record-stop`` thread: ``session.json`` says the recording is complete,
+        or incomplete (with its parts, its gaps and the seconds it holds)."""
         self.manifest.update(
-            state="complete",
+            state="incomplete" if self.troubled else "complete",
             ended_wall=wall_now(),
             duration_s=round(self.manifest["ended_clock"] - self.manifest["started_clock"], 3),
         )
+        if self.parts:
+            self.manifest["parts"] = self.parts
+        if self.gaps:
+            self.manifest["gaps"] = self.gaps
         if self.mirror is not None:
             self.manifest["mirror_frames"] = self.mirror.written
             self.manifest["mirror_frames_dropped"] = self.mirror.dropped

@@ -8,6 +8,9 @@ heartbeats to the headsets. Here it freezes nothing. It also makes recording out
 console: if the console is killed, this process sees its stdin close and finishes the file
 properly (footers and clock offsets included).
 
+It ignores SIGINT, SIGTERM and SIGHUP: those are for the console, which then stops it
+properly; a recorder killed with them would leave the file without its footers.
+
 Protocol on stdio, one line each:
 - in: a JSON object ``{"streams": [stream XML...]}``, then
   ``stop`` (or end of input: the console is gone);
@@ -20,6 +23,7 @@ from __future__ import annotations
 import faulthandler
 import json
 import os
+import signal
 import sys
 import threading
 import time
@@ -47,6 +51,11 @@ def wait_complete(path: Path, timeout: float) -> bool:
 
 
 def main(argv: list[str]) -> int:
+    # This process ends by its input ("stop", or the console gone), never by a signal meant for
+    # the console: Ctrl+C reaches the terminal's whole process group, and `systemctl stop` or a
+    # logout the whole session, while the console is still finishing the file.
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_IGN)
     path = Path(argv[0])
     stop_timeout = float(argv[1]) if len(argv) > 1 else 12.0
     opened: list = []

@@ -100,7 +100,8 @@ def recover(folder: Path) -> Recovered:
     """Worker thread. Read what survived and mark the session recovered (the manifest only)."""
     folder = Path(folder)
     manifest = recorded.read_manifest(folder)
-    problems = list(manifest.get("problems", []))
+    kept = manifest.get("problems")
+    problems = [p for p in kept if isinstance(p, str)] if isinstance(kept, list) else []
     try:
         session = recorded.load(folder)
     except recorded.SessionFileError as exc:
@@ -122,6 +123,8 @@ def recover(folder: Path) -> Recovered:
             + (f", {len(session.mirror)} mirror frames" if session.mirror else "")
             + " — readable with pyxdf."
         )
+        if session.completeness is not None and session.completeness.problems:
+            text += f" Missing: {session.completeness.summary()}."
     manifest.update(state="recovered", recovered_wall=wall_now(), problems=problems)
     manifest.setdefault("ended_wall", None)
     write_manifest(folder, manifest)

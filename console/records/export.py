@@ -9,8 +9,14 @@ Two forms, because researchers work two ways:
   patient's view was recorded, ``streams.csv`` (an index: which file holds which stream, its
   rate and sample count) and ``README.txt``. For spreadsheets, R, pandas and MATLAB.
 - **XDF** (:func:`export_xdf`): ``session.xdf`` copied byte for byte (it is the LSL field's
-  own format; MNE, EEGLAB and pyxdf read it), with ``events.jsonl``, ``session.json``, the
-  README and ``SHA256SUMS``; every copy is checked against its original.
+  own format; MNE, EEGLAB and pyxdf read it), and its later parts ``session.part2.xdf`` …
+  when the recorder had to stop and went on (see :mod:`console.records.completeness`), with
+  ``events.jsonl``, ``session.json``, the README and ``SHA256SUMS``; every copy is checked
+  against its original.
+
+The README says what the recording is missing (:attr:`RecordedSession.problems`: damaged or
+cut-off files, streams short of samples, stretches not recorded), and the command's exit
+status tells a script: 0 complete, 3 written but incomplete, 2 not written.
 
 ``--format both`` (the default) writes the CSV files into ``DIR`` and the XDF copy into
 ``DIR/xdf``, so that one folder handed to a researcher holds both.
@@ -46,7 +52,17 @@ from typing import IO
 import numpy as np
 
 from console.core.version import version
-from console.records.recorded import EVENTS, MANIFEST, XDF, RecordedSession, SessionFileError, Signal, load
+from console.records.completeness import xdf_parts
+from console.records.recorded import (
+    EVENTS,
+    EXIT_INCOMPLETE,
+    MANIFEST,
+    XDF,
+    RecordedSession,
+    SessionFileError,
+    Signal,
+    load,
+)
 
 Progress = Callable[[str], None]
 
@@ -58,6 +74,7 @@ FORMATS = ("csv", "xdf", "both")
 EXPORT_FORMAT = 1  # bump when a file's columns change, so scripts written against one can check
 _FIXED_CSV = ("events.csv", "ratings.csv", "stimulus.csv", "mirror.csv", STREAMS)
 _XDF_FILES = (XDF, EVENTS, MANIFEST)
+_XDF_PART = re.compile(r"^session\.part[0-9]+\.xdf$")  # a recording that went on in a new file (completeness)
 # The text tables' columns; each starts with the two times, the rest are the recorded fields.
 STREAM_COLUMNS = ["file", "stream", "type", "source_id", "nominal_rate_hz", "measured_rate_hz", "channels"]
 STREAM_COLUMNS += ["samples", "first_session_s", "first_lsl_time", "last_session_s", "last_lsl_time"]
@@ -127,7 +144,8 @@ def _remove_earlier_export(out: Path) -> None:
         return
     try:
         for path in out.iterdir():
-            if path.is_file() and (path.suffix in (".csv", ".part") or path.name in (README, SUMS, *_XDF_FILES)):
+            earlier = path.name in (README, SUMS, *_XDF_FILES) or _XDF_PART.match(path.name)
+            if path.is_file() and (path.suffix in (".csv", ".part") or earlier):
                 path.unlink()
         if (out / XDF_SUBFOLDER).is_dir():
             _remove_earlier_export(out / XDF_SUBFOLDER)
@@ -216,8 +234,9 @@ def readme_text(s: RecordedSession, files: list[tuple[str, str]]) -> str:
         f"Patient code:    {s.patient or 'not recorded'}  (pseudonymous; no names are exported)",
         f"Started:         {s.manifest.get('started_wall') or 'not recorded'}",
         f"Duration:        {s.duration:.1f} s",
-        f"Recording state: {s.state}",
+        f"Recording state: {s.state_text}",
         f"Recorded with:   {s.manifest.get('console') or 'not recorded'}",
+        f"Event log:       {s.log_check.text() if s.log_check else 'none'}",
         f"Exported:        {time.strftime('%Y-%m-%d %H:%M:%S')} from {s.folder}",
         "",
         "Clock",
@@ -235,7 +254,12 @@ def readme_text(s: RecordedSession, files: list[tuple[str, str]]) -> str:
     width = max((len(name) for name, _ in files), default=0)
     lines += [f"{name.ljust(width)}  {what}" for name, what in files]
     lines += ["", "Problems of the recording", "-------------------------"]
-    lines += [f"- {p}" for p in s.problems] or ["None found: the recording is complete."]
+    if s.problems:
+        lines += ["The files hold less than the session: what is missing or damaged, as the export found it.", ""]
+    lines += [f"- {p}" for p in s.problems] or [
+        f"None found: the recording is complete (every XDF file read whole, with its footers, and every stream "
+        f"holds the samples its rate gives for its time).{_parts_note(s)}"
+    ]
     lines += [
         "",
         "Text tables are UTF-8, comma-separated, first row the column names, quoted where a value",
@@ -248,6 +272,11 @@ def readme_text(s: RecordedSession, files: list[tuple[str, str]]) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _parts_note(s: RecordedSession) -> str:
+    parts = s.completeness.parts if s.completeness is not None else []
+    return f" The streams are in {len(parts)} XDF files: {', '.join(parts)}." if len(parts) > 1 else ""
 
 
 def _recorder_note(s: RecordedSession) -> list[str]:
@@ -442,7 +471,10 @@ def _export_xdf(
         EVENTS: "the console's event log, one JSON object per line (at = lsl_time, session_s)",
         MANIFEST: "the session manifest: session id, patient code, start and end, state",
     }
-    for name in _XDF_FILES:
+    parts = [p.name for p in xdf_parts(s.folder)][1:]  # session.xdf is the first
+    for number, name in enumerate(parts, 2):
+        described[name] = f"part {number} of the recording: the streams after the recorder had to stop (see README)"
+    for name in (XDF, *parts, EVENTS, MANIFEST):
         source = s.folder / name
         if not source.exists():
             continue
@@ -465,13 +497,15 @@ def export(
     progress: Progress | None = None,
     *,
     overwrite: bool = False,
+    session: RecordedSession | None = None,
 ) -> list[Path]:
     """Both forms from one reading of the session: CSV in ``out``, the XDF copy in ``out/xdf``
-    (``fmt="both"``), or one of them in ``out``. Returns every file written."""
+    (``fmt="both"``), or one of them in ``out``. Returns every file written. ``session``: the
+    session already loaded from ``folder``."""
     if fmt not in FORMATS:
         raise ExportError(f"Unknown format {fmt!r}; choose one of {', '.join(FORMATS)}.")
     out = Path(out)
-    s = load(Path(folder), progress=progress)
+    s = _load(folder, session, progress)
     if fmt == "xdf":
         return _export_xdf(folder, out, progress, overwrite=overwrite, session=s)
     if fmt == "both" and not (s.folder / XDF).exists():
@@ -495,10 +529,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """The command: prints what was written, or why not (on stderr, exit status 2)."""
+    """The command: prints what was written, or why not (on stderr). Exit status 0: written,
+    the recording complete; 3 (EXIT_INCOMPLETE): written, but the recording is incomplete or
+    damaged (said on stderr and in the README); 2: not written."""
     out = Path(args.out)
     try:
-        written = export(Path(args.session), out, args.format, overwrite=args.overwrite)
+        s = load(Path(args.session))
+        written = export(Path(args.session), out, args.format, overwrite=args.overwrite, session=s)
     except (ExportError, SessionFileError) as exc:
         print(exc, file=sys.stderr)
         return 2
@@ -506,4 +543,7 @@ def run(args: argparse.Namespace) -> int:
         f"wrote {len(written)} files into {out}"
         + (f" (XDF copy in {out / XDF_SUBFOLDER})" if args.format == "both" else "")
     )
+    if s.problems:
+        print(s.problems_text() + f"The README in {out} says the same.", file=sys.stderr, end="\n")
+        return EXIT_INCOMPLETE
     return 0

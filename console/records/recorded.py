@@ -6,7 +6,10 @@ A session folder holds:
 - ``session.json``: the manifest (session id, patient code, wall-clock start and end, the
   console clock at the start, state: recording / complete / interrupted / recovered);
 - ``session.xdf``: every stream, written by LabRecorder's engine (sensors and our own
-  ``vrclinic-events``, ``-stimulus`` and ``-ratings`` marker streams);
+  ``vrclinic-events``, ``-stimulus`` and ``-ratings`` marker streams); when the recorder had to
+  stop and went on (the disk was full), the streams go on in ``session.part2.xdf`` … and
+  ``session.json`` lists the parts and the stretches not recorded. :func:`load` reads them all
+  through :mod:`console.records.completeness`, which also says what the files are missing;
 - ``events.jsonl``: the console's event log, one JSON object per line, appended as it
   happens (so a crash loses at most the line being written);
 - ``mirror/``: optionally, the patient's view as JPEG frames at a reduced rate, with
@@ -24,8 +27,10 @@ from __future__ import annotations
 import bisect
 import csv
 import hashlib
+import hmac
 import json
 import math
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -34,6 +39,9 @@ from pathlib import Path
 
 import numpy as np
 
+from console.core.clock import clock_text
+from console.core.secrets import SecretError, SecretStore, default_store
+from console.records import completeness as xdfcheck
 from protocol import messages
 
 MANIFEST = "session.json"
@@ -42,6 +50,9 @@ EVENTS = "events.jsonl"
 MIRROR_DIR = "mirror"
 MIRROR_INDEX = "index.csv"
 MIRROR_COLUMNS = ["frame", "at", "session_s", "width", "height", "file"]
+# The exit status of `vrclinic review/report/export` when what was asked was done but the
+# recording does not hold all it should (see RecordedSession.problems); 2 is "could not".
+EXIT_INCOMPLETE = 3
 
 
 class SessionFileError(RuntimeError):
@@ -85,11 +96,12 @@ class RecordedSession:
     stimulus_rows: list[dict] = field(default_factory=list)  # every stimulus sample, plus "t"
     stimulus: dict[str, list[tuple[float, float]]] = field(default_factory=dict)  # "param (unit)" -> (t, applied)
     signals: list[Signal] = field(default_factory=list)
-    log_check: ChainCheck | None = None  # the event log's hash chain, checked on loading
+    log_check: ChainCheck | None = None  # the event log's chains (keyed and unkeyed), checked on loading
     markers: dict[str, list[tuple[float, str]]] = field(default_factory=dict)  # other marker streams
     mirror: list[MirrorFrame] = field(default_factory=list)
     streams: list[tuple[str, str, int]] = field(default_factory=list)  # name, type, samples
     problems: list[str] = field(default_factory=list)  # what was damaged or missing, in words
+    completeness: xdfcheck.Completeness | None = None  # the XDF files checked (None: there are none)
 
     @property
     def duration(self) -> float:
@@ -102,6 +114,21 @@ class RecordedSession:
     @property
     def state(self) -> str:
         return self.manifest.get("state", "complete")
+
+    @property
+    def state_text(self) -> str:
+        """The state as a reader may claim it: never "complete" for files that hold less."""
+        if self.problems and self.state == "complete":
+            return "incomplete (session.json says complete, but the files hold less: see the problems)"
+        return self.state
+
+    def problems_text(self) -> str:
+        """What is missing or damaged, for a terminal: one line each (empty when complete)."""
+        if not self.problems:
+            return ""
+        return f"The recording in {self.folder} is incomplete or damaged:\n" + "".join(
+            f"- {p}\n" for p in self.problems
+        )
 
     def signal(self, kind: str) -> Signal | None:
         """The stream of this LSL type with the most samples (e.g. ``"EDA"``, ``"ECG"``)."""
@@ -134,94 +161,353 @@ class RecordedSession:
 
 
 def read_manifest(folder: Path) -> dict:
+    """``session.json`` as it is, or {} when there is none or it is not a JSON object (see
+    :func:`checked_manifest` for the readers, which say what was wrong)."""
     path = Path(folder) / MANIFEST
     if not path.exists():
         return {}
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        manifest = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
+    return manifest if isinstance(manifest, dict) else {}
+
+
+# The manifest's keys a reader uses, with the type each must have, in words. A key of the
+# wrong type (a number for the patient's code, a list where a time goes) is left out, and said.
+_TEXT, _NUMBER, _WHOLE = (str,), (int, float), (int,)
+MANIFEST_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
+    "format": (_TEXT, "text"),
+    "session_id": (_TEXT, "text (the session's id)"),
+    "patient": (_TEXT, "text (the patient's pseudonymous code)"),
+    "started_wall": (_TEXT, "text (an ISO 8601 time)"),
+    "ended_wall": (_TEXT, "text (an ISO 8601 time)"),
+    "recovered_wall": (_TEXT, "text (an ISO 8601 time)"),
+    "state": (_TEXT, "text (recording, complete, incomplete, interrupted or recovered)"),
+    "host": (_TEXT, "text"),
+    "console": (_TEXT, "text"),
+    "format_version": (_WHOLE, "a whole number"),
+    "pid": (_WHOLE, "a whole number"),
+    "started_clock": (_NUMBER, "a number (seconds on the console's clock)"),
+    "recording_started_clock": (_NUMBER, "a number (seconds on the console's clock)"),
+    "ended_clock": (_NUMBER, "a number (seconds on the console's clock)"),
+    "duration_s": (_NUMBER, "a number of seconds"),
+    "recorded_s": (_NUMBER, "a number of seconds"),
+    "mirror_fps": (_NUMBER, "a number"),
+    "mirror_frames": (_WHOLE, "a whole number"),
+    "mirror_frames_dropped": (_WHOLE, "a whole number"),
+    "streams": ((list,), "a list of stream names"),
+    "problems": ((list,), "a list of sentences"),
+    "parts": ((list,), "a list of the XDF parts"),
+    "gaps": ((list,), "a list of the stretches not recorded"),
+    "summary": ((dict,), "an object"),
+}
+_LIST_ITEMS = {"streams": str, "problems": str, "parts": dict, "gaps": dict}
+
+
+def _kind_of(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return {int: "a number", float: "a number", str: "text", list: "a list", dict: "an object"}.get(
+        type(value), type(value).__name__
+    )
+
+
+def checked_manifest(folder: Path) -> tuple[dict, list[str]]:
+    """``session.json`` with only the keys of the right type, and a sentence for each that was
+    not (naming the file and the key), or for a file that could not be read at all."""
+    path = Path(folder) / MANIFEST
+    if not path.exists():
+        return {}, []
+    try:
+        raw = json.loads(path.read_bytes().decode("utf-8"))
+    except OSError as exc:
+        return {}, [f"{path} could not be read ({exc.strerror or exc}): the session's details are unknown"]
+    except (UnicodeDecodeError, ValueError) as exc:
+        return {}, [f"{path} is not valid JSON ({exc}): the session's details (patient, start, state) are unknown"]
+    if not isinstance(raw, dict):
+        return {}, [f"{path} holds {_kind_of(raw)}, not a JSON object: the session's details are unknown"]
+    manifest, problems = {}, []
+    for key, value in raw.items():
+        wanted = MANIFEST_KEYS.get(key)
+        if wanted is None or value is None:
+            manifest[key] = value  # keys of later versions, and "not recorded", pass as they are
+            continue
+        types, words = wanted
+        ok = isinstance(value, types) and not isinstance(value, bool)
+        if ok and isinstance(value, float) and not math.isfinite(value):
+            ok = False
+        item = _LIST_ITEMS.get(key)
+        if ok and item is not None:
+            ok = all(isinstance(v, item) for v in value)
+            words = f"{words}, each {'text' if item is str else 'an object'}"
+        if ok:
+            manifest[key] = value
+        else:
+            shown = json.dumps(value, ensure_ascii=False)
+            shown = shown if len(shown) <= 40 else shown[:37] + "..."
+            problems.append(f'{path}: the key "{key}" holds {shown} ({_kind_of(value)}) where {words} belongs; ignored')
+    return manifest, problems
+
+
+# -- the event log's audit trail ------------------------------------------------------------
+#
+# Every line of events.jsonl carries two links to the line before it:
+# - ``chain``: SHA-256 of the previous line's chain and this line's content. Anyone can
+#   recompute it (with :func:`chain_hash`), so it detects accidental damage only: a disk
+#   error, a cut, a slip in an editor.
+# - ``mac``: HMAC-SHA256 under this installation's audit key of the previous line's mac and
+#   this line's content. The key is kept in the OS keyring or a 0600 file
+#   (:mod:`console.core.secrets`), never beside the data and never logged: whoever edits the
+#   file cannot recompute it, so an edit shows as ALTERED (BRIEF §6c).
+# The first keyed line names its key (``audit_key``: the first 8 hex digits of the key's
+# SHA-256) so that a reader knows which key it needs, and every line after it must be keyed.
+# The first keyed link starts from the unkeyed link before it (not from nothing), so lines
+# written before the key was at hand (an old log appended to, a slow keyring) are covered too.
+# Logs recorded before the keyed chain carry ``chain`` only; older ones, neither.
+
+AUDIT_KEY = "audit-key"  # the secret's name in the store
+KEYED_SINCE = "vrclinic 1.1"  # the first version that keyed the chain
+
+
+def key_id(key: bytes) -> str:
+    """Names a key without giving it away: the first 8 hex digits of its SHA-256."""
+    return hashlib.sha256(key).hexdigest()[:8]
+
+
+@dataclass(frozen=True)
+class AuditKey:
+    """This installation's audit key; never shown (``repr``) nor written but to the secret store."""
+
+    key: bytes = field(repr=False)
+
+    @property
+    def id(self) -> str:
+        return key_id(self.key)
+
+
+def audit_key(store: SecretStore | None = None) -> AuditKey:
+    """This installation's audit key, made (32 random bytes) and kept on first use. Raises
+    SecretError, in words, when the store cannot be used. Not on the GUI thread: the keyring
+    may wait for D-Bus or for the user to unlock it."""
+    store = store or default_store()
+    return AuditKey(store.get_or_create(AUDIT_KEY, lambda: os.urandom(32)))
+
+
+# Readers find the key a log names with a lookup: key id -> the key, or None when it is not here.
+KeyLookup = Callable[[str], bytes | None]
+
+
+def key_here(wanted: str) -> bytes | None:
+    """The audit key of that id when this installation holds it, else None. Raises SecretError
+    when the secret store cannot be read. Not on the GUI thread."""
+    key = default_store().get(AUDIT_KEY)
+    return key if key is not None and key_id(key) == wanted else None
+
+
+def no_keys(_wanted: str) -> bytes | None:
+    """The lookup of a reader that wants the rows, not the keyed check (nothing is looked up)."""
+    return None
+
+
+def _content(row: dict) -> str:
+    """A line's content as both links hash it: every field but the links, in one spelling."""
+    body = {k: v for k, v in row.items() if k != "chain" and k != "mac"}
+    return json.dumps(body, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def _utf8(text: str) -> bytes:
+    # surrogatepass: a lone surrogate (legal in JSON text) still hashes; valid text is plain UTF-8.
+    return text.encode("utf-8", "surrogatepass")
 
 
 def chain_hash(previous: str, row: dict) -> str:
-    """The event log's hash chain: each line carries the SHA-256 of the previous line's hash
-    and its own content, so an entry changed or removed after the session shows (BRIEF:
-    audit trails append-only and tamper-evident)."""
-    body = {k: v for k, v in row.items() if k != "chain"}
-    text = previous + json.dumps(body, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    """The unkeyed link: SHA-256 of the previous line's ``chain`` and this line's content.
+    Anyone can recompute it, so it detects accidental damage, not editing (:func:`mac_hash`)."""
+    return hashlib.sha256(_utf8(previous + _content(row))).hexdigest()
+
+
+def mac_hash(key: bytes, previous: str, row: dict) -> str:
+    """The keyed link: HMAC-SHA256 under the audit key of the previous line's ``mac`` and this
+    line's content. It cannot be recomputed without the key."""
+    return hmac.new(key, _utf8(previous + _content(row)), hashlib.sha256).hexdigest()
+
+
+def link_row(row: dict, previous_chain: str, previous_mac: str | None, key: AuditKey | None) -> tuple[str, str | None]:
+    """Give a new line its links: ``chain``, and with a key ``mac`` (the caller puts
+    ``audit_key`` in the first line under a key). ``previous_mac`` is None while the log has
+    no keyed line yet. Returns (chain, mac) to pass for the next line."""
+    content = _content(row)
+    row.pop("mac", None)
+    start = previous_chain if previous_mac is None else previous_mac  # see the note above
+    row["chain"] = hashlib.sha256(_utf8(previous_chain + content)).hexdigest()
+    if key is None:
+        return row["chain"], previous_mac
+    row["mac"] = hmac.new(key.key, _utf8(start + content), hashlib.sha256).hexdigest()
+    return row["chain"], row["mac"]
 
 
 @dataclass(frozen=True)
 class ChainCheck:
-    entries: int  # whole lines read
-    chained: int  # of them, lines that carry a hash (logs from before the chain have none)
-    broken_at: int | None  # 1-based line of the first entry whose hash does not follow, if any
-    last_hash: str = ""  # the chain's newest link, where a journal appending to the log goes on
+    """The event log's links, checked. Rows are lines of ``events.jsonl``, 1-based."""
+
+    entries: int  # whole lines read, up to the first break
+    chained: int  # of them, lines that carry an unkeyed link (logs from before the chain have none)
+    broken_at: int | None  # the first line that cannot be read or whose unkeyed link does not follow
+    last_hash: str = ""  # the unkeyed chain's newest link, where a journal appending to the log goes on
+    keyed: int = 0  # of the entries, lines in the keyed chain
+    key_id: str = ""  # the audit key the log names (the last named, where a journal goes on)
+    altered_at: int | None = None  # the first line the keyed chain shows altered
+    why: str = ""  # what is wrong at that line (altered_at, else broken_at), in words
+    missing_key: str = ""  # why the keyed chain could not be checked, in words ("" when it was)
+    last_mac: str = ""  # the keyed chain's newest link
+
+    @property
+    def first_bad(self) -> int | None:
+        found = [n for n in (self.altered_at, self.broken_at) if n is not None]
+        return min(found) if found else None
+
+    @property
+    def intact(self) -> bool:
+        """Checked with the key and unaltered: the only state that shows no one edited it."""
+        return self.keyed > 0 and not self.missing_key and self.first_bad is None
 
     def text(self) -> str:
-        if self.broken_at is not None:
-            return f"altered after recording: the hash chain breaks at line {self.broken_at} of {EVENTS}"
+        """The log's state in words, for the report, the review and the export."""
+        bad = self.first_bad
+        if self.altered_at is not None or (bad is not None and self.keyed and not self.missing_key):
+            return f"ALTERED at row {bad} of {EVENTS}: {self.why}"
+        if self.missing_key:
+            unkeyed = (
+                "the unkeyed hash chain is intact, which detects accidental damage only"
+                if bad is None
+                else f"the unkeyed hash chain breaks at row {bad} ({self.why}): damaged or altered"
+            )
+            return f"cannot verify: {self.missing_key}; {unkeyed}"
+        if bad is not None:
+            return f"ALTERED or damaged at row {bad} of {EVENTS}: {self.why} (an unkeyed chain)"
+        if self.keyed:
+            return f"{self.entries} entries, intact (keyed, key {self.key_id})"
         if self.chained == 0:
             return f"{self.entries} entries (written before the log was hash-chained)"
-        return f"{self.entries} entries, hash chain intact"
+        return (
+            f"{self.entries} entries, unkeyed chain (recorded before {KEYED_SINCE}): "
+            "detects accidental damage, not editing"
+        )
+
+    def problem(self) -> str | None:
+        """A sentence for the recording's problems when the log is altered or damaged; None
+        when it is intact, from before the keyed chain, or only not verifiable here (a session
+        read on another PC is not damaged: :meth:`text` says what it proves)."""
+        if self.first_bad is not None:
+            return f"the event log: {self.text()}"
+        return None
 
 
-def read_event_log(path: Path) -> tuple[list[dict], int, ChainCheck]:
+def read_event_log(path: Path, keys: KeyLookup | None = None) -> tuple[list[dict], int, ChainCheck]:
     """The event log in one pass: its rows, how many lines could not be read (normally only a
-    last line cut short by a crash), and its hash chain checked (a cut last line is not a
-    break). Read as bytes: a cut can split a UTF-8 character. A row needs a finite ``at`` and
-    a text ``kind``; ``session_s``, ``headset`` and ``text`` are filled in. Raises OSError if
-    the file cannot be read."""
+    last line cut short by a crash), and its chains checked (a cut last line is not a break).
+    ``keys`` finds the audit key a keyed log names (default :func:`key_here`, this
+    installation's; it is asked only when the log is keyed). Read as bytes: a cut can split a
+    UTF-8 character. A row is a JSON object with a finite ``at`` and a text ``kind``;
+    ``session_s``, ``headset`` and ``text`` are filled in. Raises OSError if the file cannot be
+    read; nothing else, whatever it holds."""
+    lookup = keys or key_here
     rows: list[dict] = []
-    damaged = entries = chained = 0
+    damaged = entries = chained = keyed = 0
     broken_at: int | None = None
-    previous = ""
+    altered_at: int | None = None
+    keyed_from = 0
+    why = previous = previous_mac = named = missing = ""
+    key: bytes | None = None
     lines = path.read_bytes().split(b"\n") if path.exists() else []
     for number, raw in enumerate(lines, 1):
         if not raw.strip():
             continue
         try:
             row = json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError):
+            content = _content(row) if isinstance(row, dict) else ""
+        except (UnicodeDecodeError, ValueError, RecursionError):
+            row = None
+        if not isinstance(row, dict):
             damaged += 1
-            if broken_at is None and number < len(lines) - 1:  # not the line being written at a crash
-                broken_at = number
+            if broken_at is None and altered_at is None and number < len(lines) - 1:  # not a crash's cut line
+                broken_at, why = number, "the line cannot be read"
             continue
-        if broken_at is None:
+        if broken_at is None and altered_at is None:
             entries += 1
+            if not keyed:
+                previous_mac = previous  # the first keyed link starts from the unkeyed chain
+            link = row.get("chain")
             if "chain" in row:  # logs from before the chain have none
                 chained += 1
-                if row["chain"] != chain_hash(previous, row):
-                    broken_at = number
-                previous = row["chain"]
+                if not isinstance(link, str) or link != hashlib.sha256(_utf8(previous + content)).hexdigest():
+                    broken_at, why = number, "its unkeyed link does not follow from the row before"
+                previous = link if isinstance(link, str) else ""
+            name = row.get("audit_key")
+            if name is not None and (name if isinstance(name, str) else repr(name)) != named:
+                named = name if isinstance(name, str) else repr(name)
+                key, missing = _find_key(lookup, named)
+            if "mac" in row or named:  # once keyed, every later line must be
+                keyed += 1
+                keyed_from = keyed_from or number
+                mac = row.get("mac")
+                if not named:
+                    altered_at, why = number, "it has a keyed link but the log names no audit key"
+                elif not isinstance(mac, str):
+                    altered_at, why = number, f"it has no keyed link, though the log is keyed from row {keyed_from}"
+                elif key is not None and not hmac.compare_digest(
+                    _utf8(mac), hmac.new(key, _utf8(previous_mac + content), hashlib.sha256).hexdigest().encode()
+                ):
+                    altered_at = number
+                    why = f"its keyed link (key {named}) does not match: changed, added or removed after recording"
+                previous_mac = mac if isinstance(mac, str) else ""
         try:
             at = float(row["at"])
             if not math.isfinite(at) or not isinstance(row["kind"], str):
                 raise ValueError("not an event")
             session_s = row.get("session_s")
+            session_s = None if session_s is None else float(session_s)
             rows.append(
                 {
                     **row,
                     "at": at,
-                    "session_s": None if session_s is None else float(session_s),
+                    "session_s": session_s if session_s is None or math.isfinite(session_s) else None,
                     "headset": str(row.get("headset") or ""),
                     "text": str(row.get("text") or ""),
                 }
             )
-        except (ValueError, TypeError, KeyError, AttributeError):
+        except (ValueError, TypeError, KeyError, OverflowError):  # OverflowError: an integer too large for a float
             damaged += 1
-    return rows, damaged, ChainCheck(entries, chained, broken_at, previous)
+    check = ChainCheck(
+        entries, chained, broken_at, previous, keyed, named, altered_at, why, missing if keyed else "", previous_mac
+    )
+    return rows, damaged, check
 
 
-def verify_chain(path: Path) -> ChainCheck:
-    """Check the event log's hash chain (see :func:`read_event_log`)."""
-    return read_event_log(path)[2]
+def _find_key(lookup: KeyLookup, wanted: str) -> tuple[bytes | None, str]:
+    """The key a log names, or why it cannot be had, in words."""
+    try:
+        key = lookup(wanted)
+    except SecretError as exc:
+        return None, f"the audit key {wanted} could not be read on this PC ({exc})"
+    if key is None or key_id(key) != wanted:
+        elsewhere = "it was recorded on another console, or rewritten with another key"
+        return None, f"the audit key {wanted} is not on this PC ({elsewhere})"
+    return key, ""
+
+
+def verify_chain(path: Path, keys: KeyLookup | None = None) -> ChainCheck:
+    """Check the event log's chains (see :func:`read_event_log`)."""
+    return read_event_log(path, keys)[2]
 
 
 def read_events(path: Path) -> tuple[list[dict], int]:
-    """The event log's rows and how many lines could not be read (see :func:`read_event_log`)."""
-    rows, damaged, _check = read_event_log(path)
+    """The event log's rows and how many lines could not be read (see :func:`read_event_log`);
+    the keyed chain is not checked, so no key is looked up."""
+    rows, damaged, _check = read_event_log(path, no_keys)
     return rows, damaged
 
 
@@ -273,26 +559,43 @@ def load(folder: Path, progress: Callable[[str], None] | None = None) -> Recorde
     left is still readable; :class:`SessionFileError` when nothing is."""
     folder = Path(folder)
     say = progress or (lambda _text: None)
-    xdf, log = folder / XDF, folder / EVENTS
-    if not folder.is_dir() or (not xdf.exists() and not log.exists()):
+    parts, log = xdfcheck.xdf_parts(folder), folder / EVENTS
+    if not folder.is_dir() or (not parts and not log.exists()):
         raise SessionFileError(
             f"{folder} holds no recorded session (no {XDF}, no {EVENTS}). Choose a session folder made by recording."
         )
-    s = RecordedSession(folder, manifest=read_manifest(folder))
-    s.events, damaged, s.log_check = read_event_log(log)
-    if s.log_check.broken_at is not None:
-        s.problems.append(f"the event log was {s.log_check.text()}")
+    manifest, manifest_problems = checked_manifest(folder)
+    s = RecordedSession(folder, manifest=manifest)
+    s.problems += manifest_problems
+    try:
+        s.events, damaged, s.log_check = read_event_log(log)
+    except OSError as exc:
+        raise SessionFileError(f"{log} could not be read ({exc.strerror or exc}).") from exc
+    if (log_problem := s.log_check.problem()) is not None:  # altered, damaged, or not verifiable here
+        s.problems.append(log_problem)
     if damaged:
         s.problems.append(f"{damaged} damaged line(s) in {EVENTS} skipped (the console stopped mid-write)")
-    streams = []
-    if xdf.exists():
-        import pyxdf
-
-        say(f"reading {xdf.name} ({xdf.stat().st_size / 1e6:.1f} MB)")
+    odd = [e for e in s.events if e.get("data") is not None and not isinstance(e["data"], dict)]
+    for e in odd:  # an entry's numbers are an object; anything else is not the console's
+        del e["data"]
+    if odd:
+        s.problems.append(f"{len(odd)} entries of {EVENTS} carry data that is not an object: their data was ignored")
+    streams: list[dict] = []
+    started_clock = s.manifest.get("started_clock")
+    if parts:
+        # Where the recording should have gone on to: the manifest's end, else the event log's last entry.
+        end = s.manifest.get("ended_clock", max((e["at"] for e in s.events), default=None))
         try:
-            streams, _ = pyxdf.load_xdf(str(xdf), dejitter_timestamps=False)
-        except Exception as exc:  # pyxdf raises several types on damaged files
-            raise SessionFileError(f"{xdf} could not be read ({exc}); the recording may be damaged.") from exc
+            streams, s.completeness = xdfcheck.read_xdf(
+                folder, xdfcheck.manifest_part_ends(s.manifest), end, started_clock, say
+            )
+        except OSError as exc:
+            raise SessionFileError(f"{folder} could not be read ({exc.strerror or exc}).") from exc
+        s.problems += s.completeness.problems
+        held = xdfcheck.missing_from_xdf(s.manifest.get("streams", []), s.completeness.streams)
+        if held:
+            s.problems.append(f"streams the recorder was started with that no XDF file holds: {', '.join(held)}")
+        s.problems += xdfcheck.gap_words(s.manifest, started_clock if started_clock is not None else 0.0)
     elif s.events:
         s.problems.append(f"no {XDF}: only the event log is available")
     if s.state in ("interrupted", "recording"):
@@ -302,44 +605,67 @@ def load(folder: Path, progress: Callable[[str], None] | None = None) -> Recorde
     ends = [e["at"] for e in s.events] + [st["time_stamps"][-1] for st in streams if len(st["time_stamps"])]
     if not starts:
         raise SessionFileError(f"{folder}: the recording holds no data.")
-    started_clock = s.manifest.get("started_clock")
-    s.start = float(started_clock) if isinstance(started_clock, (int, float)) else min(starts)
+    s.start = float(started_clock) if started_clock is not None else min(starts)
     s.end = max(ends)
     for e in s.events:
         e["t"] = e["at"] - s.start
     say("sorting streams")
+    unreadable: dict[str, int] = {}
+    xdf_events: list[dict] = []
     for st in streams:
         info = st["info"]
-        name, kind = info["name"][0], info["type"][0]
+        try:
+            name, kind, fmt = str(info["name"][0]), str((info.get("type") or [""])[0]), info["channel_format"][0]
+            count, rate = int(info["channel_count"][0]), float(info["nominal_srate"][0])
+        except (KeyError, IndexError, TypeError, ValueError):  # a foreign writer's header
+            s.problems.append(f"a stream without a name, format or rate in its header was skipped ({info!r:.60})")
+            continue
         stamps = np.asarray(st["time_stamps"], dtype=float)
         s.streams.append((name, kind, len(stamps)))
         series = st["time_series"]
-        if info["channel_format"][0] == "string":
+        if fmt == "string":
             if name.endswith("-stimulus"):
                 for t, (payload,) in zip(stamps, series, strict=True):
-                    row = {**json.loads(payload), "t": t - s.start}
-                    s.stimulus_rows.append(row)
-                    if row.get("applied") is not None:
+                    try:
+                        row = _payload(payload, t - s.start)
+                        applied = None if row.get("applied") is None else float(row["applied"])
                         unit = f" ({row['unit']})" if row.get("unit") else ""
-                        s.stimulus.setdefault(f"{row['parameter']}{unit}", []).append((row["t"], float(row["applied"])))
+                        label = f"{row['parameter']}{unit}"
+                    except (ValueError, TypeError, KeyError):
+                        unreadable[name] = unreadable.get(name, 0) + 1
+                        continue
+                    s.stimulus_rows.append(row)
+                    if applied is not None:
+                        s.stimulus.setdefault(label, []).append((row["t"], applied))
             elif name.endswith("-ratings"):
                 for t, (payload,) in zip(stamps, series, strict=True):
-                    row = json.loads(payload)
+                    try:
+                        row = _payload(payload, t - s.start)
+                    except ValueError:
+                        unreadable[name] = unreadable.get(name, 0) + 1
+                        continue
                     if row.get("value") is not None:
-                        s.ratings.append({**row, "t": t - s.start})
-            elif not name.endswith("-events"):  # our events are in events.jsonl, whole
+                        s.ratings.append(row)
+            elif name.endswith("-events"):  # our events are in events.jsonl, whole, unless it could not be written
+                for t, (payload,) in zip(stamps, series, strict=True):
+                    try:
+                        row = _payload(payload, t - s.start)
+                        xdf_events.append({**_event_row(row), "at": float(t), "session_s": round(t - s.start, 3)})
+                    except (ValueError, TypeError):
+                        unreadable[name] = unreadable.get(name, 0) + 1
+                continue
+            else:
                 s.markers[name] = [(t - s.start, str(v[0])) for t, v in zip(stamps, series, strict=True)]
             continue
         data = np.asarray(series, dtype=float)
         if data.ndim == 1:
             data = data[:, None]
-        count = int(info["channel_count"][0])
         channels, units = _desc_channels(info, count)
         s.signals.append(
             Signal(
                 name=name,
                 kind=kind,
-                rate=float(info["nominal_srate"][0]),
+                rate=rate,
                 channels=channels,
                 units=units,
                 t=stamps - s.start,
@@ -347,6 +673,9 @@ def load(folder: Path, progress: Callable[[str], None] | None = None) -> Recorde
                 source_id=(info.get("source_id") or [""])[0],
             )
         )
+    for name, count in unreadable.items():
+        s.problems.append(f"{count} entries of the stream {name} are not the console's JSON objects: skipped")
+    _events_after_the_log(s, xdf_events)
     # The recorder's inlets join a few seconds after recording starts: ratings given before
     # that are not in the XDF, but the event log, written from the first moment, has them all.
     from_log = ratings_from_events(s.events)
@@ -360,6 +689,44 @@ def load(folder: Path, progress: Callable[[str], None] | None = None) -> Recorde
     if s.mirror:
         s.end = max(s.end, s.mirror[-1].at)
     return s
+
+
+def _event_row(row: dict) -> dict:
+    """An entry of the ``-events`` marker stream as an event-log row (without its times)."""
+    if not isinstance(row.get("kind"), str):
+        raise ValueError("no kind")
+    out = {"kind": row["kind"], "headset": str(row.get("headset") or ""), "text": str(row.get("text") or "")}
+    if isinstance(row.get("data"), dict):
+        out["data"] = row["data"]
+    return {**out, "t": row["t"]}
+
+
+def _events_after_the_log(s: RecordedSession, xdf_events: list[dict]) -> None:
+    """When ``events.jsonl`` stopped before the recording did (its disk filled up, and the
+    journal cannot go on), the XDF's own events stream, written by the recorder, holds the
+    entries after it: those are added, and said (no hash chain covers them)."""
+    if not s.events or not xdf_events:
+        return
+    last = max(e["at"] for e in s.events)
+    ended = s.manifest.get("ended_clock")
+    later = [e for e in xdf_events if e["at"] > last + 0.5 and (ended is None or e["at"] <= ended)]
+    if not later:
+        return
+    s.events = sorted([*s.events, *later], key=lambda e: e["at"])
+    s.problems.append(
+        f"{EVENTS} ends at {clock_text(last - s.start)} (it could not be written after that); "
+        f"{len(later)} later entries were taken from the recording's events stream, "
+        "which no hash chain covers"
+    )
+
+
+def _payload(text: str, t: float) -> dict:
+    """One entry of a vrclinic marker stream (a JSON object), with its session time ``t``;
+    ValueError when it is not one."""
+    row = json.loads(text)
+    if not isinstance(row, dict):
+        raise ValueError("not a JSON object")
+    return {**row, "t": t}
 
 
 def ratings_from_events(events: list[dict]) -> list[dict]:

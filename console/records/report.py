@@ -163,6 +163,19 @@ def decision_rows(s: RecordedSession) -> list[list[str]]:
     return rows
 
 
+def incomplete_html(s: RecordedSession) -> str:
+    """A red box at the top when the recording holds less than the session (a table: the PDF
+    printer draws a table cell's background, not a div's); nothing when it is complete."""
+    if not s.problems:
+        return ""
+    items = "".join(f"<li>{html.escape(p)}</li>" for p in s.problems)
+    return (
+        '<table class="incomplete" width="100%" cellpadding="8"><tr><td bgcolor="#fdecea">'
+        "<b>This recording is incomplete or damaged.</b> The report shows only what the files hold:"
+        f"<ul>{items}</ul></td></tr></table>"
+    )
+
+
 def render_html(s: RecordedSession, png: bytes, body: Physiology | None = None, steps: list[Step] = ()) -> str:
     suds = [r for r in s.ratings if r["kind"] == "suds"]
     peak = max(suds, key=lambda r: r["value"]) if suds else None
@@ -173,7 +186,7 @@ def render_html(s: RecordedSession, png: bytes, body: Physiology | None = None, 
         ["Session folder", str(s.folder)],
         ["Patient", s.patient or "–"],
         ["Recorded", _started(s)],
-        ["Duration", mmss(s.end - s.start)],
+        ["Duration", mmss(s.end - s.start) + (" (the recording holds less: see above)" if s.problems else "")],
         ["Headsets", ", ".join(headsets) or "–"],
         ["SUDS ratings", str(len(suds))],
         ["Peak SUDS", f"{peak['value']} at {mmss(peak['t'])}" if peak else "–"],
@@ -207,8 +220,9 @@ def render_html(s: RecordedSession, png: bytes, body: Physiology | None = None, 
         count = body.eda.scr_count(0.0, s.duration)
         rate = body.eda.scr_per_min(0.0, s.duration)
         summary.append(["Skin conductance responses", f"{count} ({rate:.1f} per minute)"])
-    if s.problems or body.notes:
-        summary.append(["Recording", "; ".join([*s.problems, *body.notes])])
+    if s.problems or body.notes:  # the recording's problems are listed in full at the top
+        said = ["incomplete or damaged: see the box at the top"] if s.problems else []
+        summary.append(["Recording", "; ".join([*said, *body.notes])])
     stim_rows = [
         [
             label,
@@ -228,9 +242,11 @@ h1 {{ font-size: 17pt; margin-bottom: 2px; }} h2 {{ font-size: 12.5pt; margin-to
 table {{ border-collapse: collapse; margin-top: 6px; }}
 td, th {{ border: 1px solid #d5d9de; padding: 4px 8px; text-align: left; }}
 th {{ background: #eef1f4; }} .none {{ color: #7f8c8d; }} .sub {{ color: #5d6d7e; }}
+table.incomplete td {{ border: 2px solid #c0392b; background: #fdecea; color: #7b241c; }}
 </style></head><body>
 <h1>Exposure session report</h1>
 <div class="sub">vrclinic · generated {html.escape(time.strftime("%Y-%m-%d %H:%M"))}</div>
+{incomplete_html(s)}
 <h2>Summary</h2>{_table(None, summary)}
 <h2>Timeline</h2>
 <img src="data:image/png;base64,{image}" width="100%" alt="session timeline">

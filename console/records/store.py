@@ -22,6 +22,7 @@ same file; in WAL mode readers never block the writer.
 from __future__ import annotations
 
 import json
+import math
 import re
 import sqlite3
 from collections.abc import Iterator
@@ -234,6 +235,26 @@ def _iso(value: str | None, what: str) -> str | None:
     return value
 
 
+MAX_SESSION_S = 1_000_000.0  # 11 days: a longer "session" is a damaged or hostile file
+
+
+def _seconds(value: object, what: str) -> float | None:
+    """A session's length in seconds (a finite number from 0 to MAX_SESSION_S) or None;
+    StoreError in words for anything else (text, a list, NaN, 1e308)."""
+    if value is None:
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        try:
+            seconds = float(value)
+        except OverflowError:  # an integer too large for a float
+            seconds = math.inf
+        if 0.0 <= seconds <= MAX_SESSION_S:
+            return seconds
+    shown = json.dumps(value) if isinstance(value, (int, float, str)) else type(value).__name__
+    shown = shown if len(shown) <= 40 else shown[:37] + "..."
+    raise StoreError(f"{what} must be a number of seconds from 0 to {MAX_SESSION_S:,.0f}, not {shown}.")
+
+
 def _state(state: str) -> str:
     if state not in STATES:
         raise StoreError(f"Session state {state!r} is not one of {', '.join(STATES)}.")
@@ -244,9 +265,25 @@ def _json(value: dict[str, Any], what: str) -> str:
     if not isinstance(value, dict):
         raise StoreError(f"{what} must be a dict, not {type(value).__name__}.")
     try:
-        return json.dumps(value, ensure_ascii=False, sort_keys=True, allow_nan=False)
+        text = json.dumps(value, ensure_ascii=False, sort_keys=True, allow_nan=False)
+        # A lone surrogate cannot be stored as UTF-8: escaped, it reads back the same.
+        return text if _storable(text) else json.dumps(value, sort_keys=True, allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise StoreError(f"{what} cannot be stored as JSON: {exc}.") from exc
+
+
+def _storable(text: str) -> bool:
+    """SQLite keeps text as UTF-8: a lone surrogate (which JSON's \\u escapes can spell) cannot be kept."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _clean(text: str) -> str:
+    """Text SQLite can keep: a lone surrogate becomes U+FFFD, the character a reader shows for it."""
+    return text if _storable(text) else text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
 
 
 def _statements(script: str) -> Iterator[str]:
@@ -620,6 +657,8 @@ class SessionStore:
         uid = manifest.get("session_id") or folder.name
         if not isinstance(uid, str):
             raise StoreError(f"session.json in {folder} has a session_id that is not text: {uid!r}.")
+        if not _storable(uid):
+            raise StoreError(f"session.json in {folder} has a session_id that is not valid Unicode text: {uid!r}.")
         code = manifest.get("patient") or None
         if patient_code is not None and code is not None and patient_code.casefold() != str(code).casefold():
             raise StoreError(
@@ -631,12 +670,16 @@ class SessionStore:
             validate_code(code)
 
         state = manifest.get("state", "complete")
-        if state == "recording":  # the console never closed it: it stopped without finishing
+        # "recording": the console never closed it; "incomplete": closed, but the recorder had
+        # to stop meanwhile (a full disk). Either way the recording was interrupted.
+        if state in ("recording", "incomplete"):
             state = "interrupted"
         _state(state)
 
         last_s = max((e.session_s for e in events if e.session_s is not None), default=None)
-        duration = manifest.get("duration_s", last_s)
+        # What the XDF holds when the recorder had to stop (recorded_s), never more.
+        held = "recorded_s" if "recorded_s" in manifest else "duration_s"
+        duration = _seconds(manifest.get(held, last_s), f"The session length ({held}) in {folder}")
         if "session_id" in manifest or "started_wall" in manifest:
             started, ended = manifest.get("started_wall"), manifest.get("ended_wall")
         else:
@@ -656,6 +699,8 @@ class SessionStore:
 
         summary = manifest.get("summary") if isinstance(manifest.get("summary"), dict) else {}
         summary = {**summary, "import": {"events": len(events), "ratings": len(ratings), "skipped_lines": skipped}}
+        if manifest.get("state") == "incomplete":  # how much was recorded, and where the gaps are
+            summary["incomplete"] = {k: manifest[k] for k in ("recorded_s", "duration_s", "gaps") if k in manifest}
         body = _json(summary, "The session summary")
 
         with self._transaction() as conn:
@@ -703,7 +748,9 @@ class SessionStore:
             rows, skipped = read_events(path)
         except OSError as exc:
             raise StoreError(f"{path} cannot be read ({exc}).") from exc
-        return [EventRow(r["at"], r["session_s"], r["kind"], r["headset"], r["text"]) for r in rows], skipped
+        return [
+            EventRow(r["at"], r["session_s"], _clean(r["kind"]), _clean(r["headset"]), _clean(r["text"])) for r in rows
+        ], skipped
 
     # -- plans -------------------------------------------------------------------------
 

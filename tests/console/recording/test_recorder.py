@@ -106,7 +106,7 @@ def test_a_full_disk_is_reported_and_the_session_goes_on(tmp_path):
 def test_logging_an_event_never_waits_for_the_event_log_file(tmp_path):
     """The event log's file is where writes block (a FIFO nobody reads yet, like a hung
     network drive): the control thread's calls return at once while the file waits, and
-    what reaches the file once it is read is the whole log, hash chain intact."""
+    what reaches the file once it is read is the whole log, its keyed chain intact."""
     from console.recording.recorder import EventJournal
     from console.records import recorded
     from console.session.model import SessionModel
@@ -138,7 +138,8 @@ def test_logging_an_event_never_waits_for_the_event_log_file(tmp_path):
     (tmp_path / "read").mkdir()
     (tmp_path / "read" / recorded.EVENTS).write_bytes(written)
     rows, damaged, check = recorded.read_event_log(tmp_path / "read" / recorded.EVENTS)
-    assert check.text() == "200 entries, hash chain intact" and damaged == 0
+    key = recorded.audit_key()
+    assert check.text() == f"200 entries, intact (keyed, key {key.id})" and damaged == 0
     assert [r["text"] for r in rows] == [e.text for e in model.log]
 
 
@@ -212,7 +213,7 @@ def test_the_event_log_is_hash_chained_so_an_entry_changed_afterwards_shows(tmp_
     model.logged.connect(again.write)
     model.note("marker", "", "after a restart")
     again.close()
-    assert recorded.verify_chain(log).text() == "6 entries, hash chain intact"
+    assert recorded.verify_chain(log).text() == f"6 entries, intact (keyed, key {recorded.audit_key().id})"
     assert recorded.load(tmp_path).problems == ["no session.xdf: only the event log is available"]
 
     lines = log.read_text(encoding="utf-8").splitlines(keepends=True)
@@ -224,8 +225,11 @@ def test_the_event_log_is_hash_chained_so_an_entry_changed_afterwards_shows(tmp_
     lines[2] = lines[2].replace("dismissed", "accepted")
     log.write_text("".join(lines), encoding="utf-8")
     s = recorded.load(tmp_path)
-    assert s.log_check.broken_at == 3
-    assert "the event log was altered after recording: the hash chain breaks at line 3 of events.jsonl" in s.problems
+    assert s.log_check.broken_at == 3 and s.log_check.altered_at == 3
+    assert (
+        f"the event log: ALTERED at row 3 of events.jsonl: its keyed link (key {recorded.audit_key().id}) does not "
+        "match: changed, added or removed after recording"
+    ) in s.problems
     del lines[2]
     log.write_text("".join(lines), encoding="utf-8")
     assert recorded.verify_chain(log).broken_at == 3  # a line removed breaks it too
