@@ -56,7 +56,7 @@ def test_the_contracts_hold_on_this_tree(tree):
         ("console/records/store.py", "from console.session import model  # noqa", "Rooms are layered"),
         ("console/core/clock.py", "from console.session import model  # noqa", "The shared core imports nothing"),
         ("unity_bridge/client.py", "from console.core import clock  # noqa", "The engine side"),
-        ("protocol/link.py", "from console.core import clock  # noqa", "Rooms are layered"),
+        ("protocol/link/console.py", "from console.core import clock  # noqa", "Rooms are layered"),
     ],
     ids=[
         "qt-in-session",

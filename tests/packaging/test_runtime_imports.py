@@ -68,10 +68,10 @@ def test_a_dev_only_package_imported_by_the_product_is_named():
     pins = lock.read()
     pins.pins["pyxdf"].runtime = False  # as it was: a dev dependency that review, report and export import
     (named,) = not_shipped_imports(pins)
-    assert named.startswith("pyxdf (from ['pyxdf']) imported by") and "console/records/recorded.py" in named
+    assert named.startswith("pyxdf (from ['pyxdf']) imported by") and "console/records/completeness.py" in named
 
 
 def test_the_check_sees_the_imports_that_matter():
     imports = imported_modules("console")
-    assert "console/records/recorded.py" in imports["pyxdf"]
+    assert "console/records/completeness.py" in imports["pyxdf"]
     assert "console/physio/metrics.py" in imports["neurokit2"]

@@ -102,7 +102,7 @@ class BrokenClient(engine_client.EngineClient):
     # -- what goes out ------------------------------------------------------------------
     def send(self, message: messages.Message) -> int:
         fault = self.fault
-        if isinstance(message, messages.Error) and fault != "no_error_limit" and not self._error_token():
+        if isinstance(message, messages.Error) and fault != "no_error_limit" and not self._spec_error_token():
             if fault == "delays_errors":
                 self._delayed.append(message)  # the fault: kept for later instead of dropped
             return -1  # _SPEC: at most 10 errors a second, the rest dropped
@@ -142,7 +142,7 @@ class BrokenClient(engine_client.EngineClient):
             self._on_frame(codec.encode(ack, 0), now(), events)
         return events
 
-    def _error_token(self) -> bool:
+    def _spec_error_token(self) -> bool:
         t = now()
         self._tokens = min(_ERRORS_PER_S, self._tokens + (t - self._tokens_at) * _ERRORS_PER_S)
         self._tokens_at = t

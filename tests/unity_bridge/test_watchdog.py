@@ -246,7 +246,7 @@ def test_killed_console_restarted_on_the_same_port_gets_the_headset_back(console
     try:
         wait_until(
             lambda: restarted.said("patient-room: reconnected") or restarted.said("patient-room: connected"),
-            timeout=10,
+            timeout=20,  # a new console process starting on a loaded machine, then the headset's next retry
             what="the headset to come back to the new console",
         )
         wait_until(lambda: restarted.said("SAFETY watchdog"), timeout=5, what="the watchdog report")
