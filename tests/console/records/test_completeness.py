@@ -75,9 +75,9 @@ def test_garbage_in_the_middle_is_skipped_and_said_without_a_traceback(whole, tm
     assert out == "" and err == "", "the reader printed on the terminal"
     assert not [r for r in caplog.records if r.name.startswith("pyxdf")], "pyxdf's log reached the handlers"
     (damage,) = s.completeness.scans[0].damage
-    # The damage found covers the garbage; it may start a few bytes late, where garbage that
-    # overwrote the end of a chunk's samples is indistinguishable from samples.
-    assert at - 64 <= damage.offset <= at + 256 and damage.offset + damage.length >= at + 4096 - 64
+    # The damage found covers the garbage: it starts with the chunk the garbage begins in (or a
+    # few bytes late, where garbage over the end of a chunk's samples reads as samples).
+    assert at - 8192 <= damage.offset <= at + 256 and damage.offset + damage.length >= at + 4096 - 64
     text = " ".join(s.problems)
     assert f"session.xdf is damaged: {damage.length:,} bytes at" in text and "samples missing:" in text
     # Everything after the garbage was read: the streams go on to the end of the recording.
