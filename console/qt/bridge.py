@@ -123,8 +123,9 @@ class LinkBridge(QObject):
                     tap(name, item.frame.jpeg, at, image.width(), image.height())
 
     def close(self) -> None:
-        """GUI thread, at exit: stop decoding, say bye to the headsets, close the socket."""
+        """GUI thread, at exit: say bye to the headsets and close the socket, then stop decoding
+        (the bye first: a decoder busy with a frame must not delay it)."""
+        self.link.close()
         self._stop.set()
         self._wake.set()
         self._decoder.join(2)
-        self.link.close()

@@ -397,5 +397,8 @@ class MainWindow(QMainWindow):
             self.recording.controller.stop()
         self.heartbeat.stop()
         self.stats_timer.stop()
+        # A last beat, then the bye at once: on a busy machine the steps above may take a
+        # while, and the headsets must hear "closed", not a silence their watchdogs judge.
+        self.bridge.link.beat()
         self.bridge.close()
         super().closeEvent(event)

@@ -176,9 +176,13 @@ def console_keys(store: SecretStore) -> KeyPair:
 def pair_local_headset(devices: DeviceList, console: KeyPair, name: str, keys_path: Path) -> Device:
     """Pair a headset that runs on this computer (the demo's simulated headset, a lab
     bench) without the pairing dialog: its keys file is written here, with the console's
-    key pinned, and it is added to the list. Not the GUI thread."""
+    key pinned, and it is added to the list, replacing (revoking) a headset of the same
+    name. Not the GUI thread."""
     own = security.read_keys_file(keys_path).own if keys_path.exists() else KeyPair.generate()
     security.write_keys_file(keys_path, security.EngineKeys(own, console.public))
+    for other in devices.all():  # pairing a local headset under a name replaces the one that had it
+        if other.name == name and other.public_key != own.public and not other.revoked:
+            devices.revoke(other.public_key)
     device = devices.add(own.public, name)
     devices.save()
     return device

@@ -142,6 +142,11 @@ class BrokenClient(engine_client.EngineClient):
             self._on_frame(codec.encode(ack, 0), now(), events)
         return events
 
+    def _error_token(self, t: float) -> bool:
+        """The reference client's own bucket, off: the bucket is kept in send() above, where
+        the faults (no_error_limit, delays_errors) can bend it."""
+        return True
+
     def _spec_error_token(self) -> bool:
         t = now()
         self._tokens = min(_ERRORS_PER_S, self._tokens + (t - self._tokens_at) * _ERRORS_PER_S)
