@@ -254,7 +254,8 @@ def test_end_to_end_a_make_safe_threshold_calms_the_simulated_headset_over_the_r
     wait_until(pumped, timeout=15, what="the headset to report its scene safe")
     assert [a.level for a in alerts] == ["make_safe"]
     assert any("automatic: headset temperature" in why for _, why in sim.sim.safe_events)
-    safety = [e.text for e in model.log if e.kind == "safety"]
+    # (A busy machine may add a "link STALE" safety note; the alert is what matters here.)
+    safety = [e.text for e in model.log if e.kind == "safety" and not e.text.startswith("link ")]
     assert safety[0].startswith("ALERT: headset temperature 3") and "≥ make-safe limit 30 °C" in safety[0]
     assert any(t.startswith("MAKE SAFE sent to every headset (automatic: headset temperature") for t in safety)
 
