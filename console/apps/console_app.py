@@ -44,7 +44,8 @@ def run_console(
     from console.physio.live_metrics import LiveMetrics
     from console.physio.streams import StreamDirectory
     from console.recording.control import RecordingController
-    from console.recording.recorder import RecordingError, SessionOutlets
+    from console.recording.journal import RecordingError
+    from console.recording.recorder import SessionOutlets
     from console.session.clinic.workflow import ClinicalSession
     from console.session.devices import DeviceListError, link_identity
     from console.session.model import SessionModel

@@ -31,7 +31,7 @@ from console.core.clock import clock_text
 from console.qt.store_delivery import StoreDelivery, while_alive
 from console.recording import recovery
 from console.recording.control import RecordingController
-from console.recording.recorder import RecordingError
+from console.recording.journal import RecordingError
 from console.records.store import StoreError
 
 IDLE_STYLE = "QPushButton#record { font-weight: 700; color: #c0392b; }"

@@ -22,7 +22,8 @@ import pylsl
 
 from console.core.signals import Signal
 from console.recording import recovery
-from console.recording.recorder import RecordingError, RecordingSettings, SessionOutlets, SessionRecording
+from console.recording.journal import RecordingError
+from console.recording.recorder import RecordingSettings, SessionOutlets, SessionRecording
 from console.records.store import SessionStore, StoreError, default_path, validate_code
 from console.records.store_worker import CLOSE_WAIT_S, OPENING, StoreFailure, StoreWorker
 from console.session.model import SessionModel

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from console.core.clock import clock_text
-from console.recording.recorder import wall_now, write_manifest
+from console.recording.journal import wall_now, write_manifest
 from console.records import recorded
 
 

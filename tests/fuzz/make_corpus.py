@@ -88,7 +88,7 @@ def handshake_seeds(to_console: list[tuple[str, bytes]], to_engine: list[tuple[s
 
 
 def _journal(path: Path, model, key):
-    from console.recording.recorder import EventJournal
+    from console.recording.journal import EventJournal
 
     journal = EventJournal(path, model.started_at, key=lambda: key)
     for entry in model.log:

@@ -12,7 +12,8 @@ import pytest
 
 pyxdf = pytest.importorskip("pyxdf", reason="pyxdf reads the recordings back (dev dependency)")
 
-from console.recording.recorder import RecordingError, SessionRecorder  # noqa: E402
+from console.recording.journal import RecordingError  # noqa: E402
+from console.recording.recorder import SessionRecorder  # noqa: E402
 from tests.conftest import wait_until  # noqa: E402
 
 
@@ -85,7 +86,8 @@ def test_an_unwritable_folder_is_refused_with_advice(tmp_path):
 def test_a_full_disk_is_reported_and_the_session_goes_on(tmp_path):
     """/dev/full fails every write with ENOSPC, like a full disk. The journal's thread finds
     out; the control thread hears it in words at its next poll."""
-    from console.recording.recorder import EventJournal, SessionRecording
+    from console.recording.journal import EventJournal
+    from console.recording.recorder import SessionRecording
     from console.session.model import SessionModel
 
     model = SessionModel(link=None)  # no headsets needed: the log is what is written
@@ -107,7 +109,7 @@ def test_logging_an_event_never_waits_for_the_event_log_file(tmp_path):
     """The event log's file is where writes block (a FIFO nobody reads yet, like a hung
     network drive): the control thread's calls return at once while the file waits, and
     what reaches the file once it is read is the whole log, its keyed chain intact."""
-    from console.recording.recorder import EventJournal
+    from console.recording.journal import EventJournal
     from console.records import recorded
     from console.session.model import SessionModel
 
@@ -197,7 +199,7 @@ def test_every_sample_and_timestamp_pushed_comes_back_exactly(tmp_path):
 def test_the_event_log_is_hash_chained_so_an_entry_changed_afterwards_shows(tmp_path):
     """Append-only and tamper-evident: an entry edited or removed after the session breaks
     the chain, and the review and the report say so; a crash's cut-off last line does not."""
-    from console.recording.recorder import EventJournal
+    from console.recording.journal import EventJournal
     from console.records import recorded
     from console.session.model import SessionModel
 

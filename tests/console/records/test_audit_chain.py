@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from console.core import secrets
-from console.recording.recorder import EventJournal
+from console.recording.journal import EventJournal
 from console.records import recorded
 from console.records.export import readme_text
 from console.records.report import render_html

@@ -263,7 +263,7 @@ def test_end_to_end_a_make_safe_threshold_calms_the_simulated_headset_over_the_r
 def test_the_audit_trail_goes_through_the_event_log_into_the_report(tmp_path):
     """Steps, expectancy and its violation, every suggestion with its data and the
     therapist's response: written by the journal, read back by the report."""
-    from console.recording.recorder import EventJournal
+    from console.recording.journal import EventJournal
     from console.records import recorded, report
 
     clinic, model, link, clock, plan = session(suds_every_s=0)
