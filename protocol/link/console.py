@@ -34,18 +34,26 @@ import itertools
 import queue
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import zmq
 from zmq.utils.monitor import parse_monitor_message
 
-from protocol import codec, messages, schema, security
+from protocol import codec, messages, security
 from protocol.codec import ProtocolError
 from protocol.link.budgets import Budget, Once, RateLimit
+from protocol.link.peers import (
+    LINK_LEVEL,
+    PLAUSIBLE_FUTURE_S,
+    PLAUSIBLE_PAST_S,
+    TIME_FIELDS,
+    Candidate,
+    Peer,
+    bind_advice,
+    for_minor,
+)
 from protocol.link.types import (
     BAN_S,
     CANDIDATE_GONE_S,
-    DEFAULT_PORT,
     PAIRING_OPEN_S,
     HeadsetJoined,
     HeadsetSnapshot,
@@ -69,80 +77,6 @@ from protocol.link.types import (
 )
 from protocol.timing import PeerClock, now
 from protocol.waker import Waker
-
-# Messages the link handles itself (some are also passed on); the rest go straight to the events.
-_LINK_LEVEL = frozenset({messages.Hello, messages.Heartbeat, messages.MirrorFrame, messages.Bye, messages.Error})
-
-
-def _time_fields() -> dict[type, tuple[str, ...]]:
-    """Per engine message type, its times in the engine's clock (declared in seconds and
-    named ``at`` or ``*_at``): the ones the link checks for plausibility."""
-    fields: dict[type, tuple[str, ...]] = {}
-    for spec in schema.load().messages:
-        if spec.direction == "console_to_engine" or spec.type in ("hello", "heartbeat"):
-            continue
-        names = tuple(f.name for f in spec.fields if f.unit == "s" and (f.name == "at" or f.name.endswith("_at")))
-        if names:
-            fields[messages.MESSAGE_TYPES[spec.type]] = names
-    return fields
-
-
-_TIME_FIELDS = _time_fields()
-
-# What a peer of minor 0 gets instead of the enum values 1.1 added (SPEC §3).
-_BYE_1_0 = {"not_paired": "refused", "revoked": "refused", "flooding": "refused"}
-_ERROR_1_0 = {"rate_limited": "busy", "unexpected": "invalid_field", "bad_time": "invalid_field"}
-
-
-def for_minor(message: messages.Message, minor: int | None) -> messages.Message:
-    """``message`` as a peer of protocol minor ``minor`` can read it (None: not known yet)."""
-    if minor is None or minor >= 1:
-        return message
-    if isinstance(message, messages.Bye) and str(message.reason) in _BYE_1_0:
-        return messages.Bye(reason=_BYE_1_0[str(message.reason)], text=message.text)
-    if isinstance(message, messages.Error) and str(message.code) in _ERROR_1_0:
-        return messages.Error(
-            code=_ERROR_1_0[str(message.code)], text=message.text, ref_type=message.ref_type, ref_id=message.ref_id
-        )
-    return message
-
-
-# How far an engine's time may lie from now once its clock offset is known: a prompt may
-# have been shown minutes ago, nothing is sent from the future (beyond clock jitter).
-PLAUSIBLE_PAST_S = 3600.0  # SPEC §9.1, bad_time
-PLAUSIBLE_FUTURE_S = 10.0
-
-
-class _Peer:
-    def __init__(self, name: str, late_after_s: float, key: str | None, budget: Budget):
-        self.name = name
-        self.key = key  # its CURVE public key; None on the unencrypted lab-bench port
-        self.routing_id: bytes | None = None
-        self.instance_id = ""
-        self.hello: messages.Hello | None = None
-        self.decoder = codec.Decoder("console")
-        self.clock = PeerClock(late_after_s)
-        self.beat_seq = 0  # our heartbeats to it, from 0 on every connection
-        self.state = HeadsetState.CONNECTING
-        self.joined_at = now()
-        self.frames_received = 0
-        self.frames_replaced = 0
-        self.errors_from_peer = 0
-        self.left = False  # said bye, was revoked or dropped for flooding
-        self.banned_until = 0.0
-        self.budget = budget
-        self.rate_warned_at = -1e9
-        self.dropped_published = 0
-
-
-@dataclass(slots=True)
-class _Candidate:
-    """An unpaired headset that connected while pairing was open, waiting for the technician."""
-
-    routing_id: bytes
-    hello: messages.Hello
-    last_seen: float
-    announced: bool = False
 
 
 class ConsoleLink:
@@ -293,10 +227,10 @@ class ConsoleLink:
             self._started.set()
             return
         self._started.set()
-        self._peers: dict[str, _Peer] = {}  # by name
-        self._by_key: dict[str, _Peer] = {}
-        self._by_route_insecure: dict[bytes, _Peer] = {}
-        self._candidates: dict[str, _Candidate] = {}
+        self._peers: dict[str, Peer] = {}  # by name
+        self._by_key: dict[str, Peer] = {}
+        self._by_route_insecure: dict[bytes, Peer] = {}
+        self._candidates: dict[str, Candidate] = {}
         self._pairing_until = 0.0
         self._strangers: dict[tuple[bool, bytes], Budget] = {}  # connections not yet a peer
         self._limits: dict[bytes, RateLimit] = {}
@@ -407,7 +341,7 @@ class ConsoleLink:
         try:
             sock.bind(endpoint)
         except zmq.ZMQError as exc:
-            raise LinkError(_bind_advice(endpoint, exc)) from None
+            raise LinkError(bind_advice(endpoint, exc)) from None
         return sock.getsockopt(zmq.LAST_ENDPOINT).decode()
 
     def _emit(self, event: LinkEvent) -> None:
@@ -607,7 +541,7 @@ class ConsoleLink:
         if self._peers.get(peer.name) is peer:
             del self._peers[peer.name]
 
-    def _send_frame(self, peer: _Peer, frame: bytes, msg_type: str) -> bool:
+    def _send_frame(self, peer: Peer, frame: bytes, msg_type: str) -> bool:
         assert peer.routing_id is not None
         sock = self._router if peer.key is not None else self._insecure
         assert sock is not None
@@ -627,7 +561,7 @@ class ConsoleLink:
                 self._emit(SendFailed(peer.name, msg_type, f"sending to {peer.name} failed: {exc}"))
         return False
 
-    def _send_message(self, peer: _Peer, message: messages.Message) -> None:
+    def _send_message(self, peer: Peer, message: messages.Message) -> None:
         message = for_minor(message, peer.decoder.peer_minor)
         self._send_frame(peer, codec.encode(message, next(self._ids)), message.TYPE)
 
@@ -692,7 +626,7 @@ class ConsoleLink:
             )
         return budget
 
-    def _over_budget(self, sock: zmq.Socket, routing_id: bytes, peer: _Peer | None, budget: Budget, t: float) -> None:
+    def _over_budget(self, sock: zmq.Socket, routing_id: bytes, peer: Peer | None, budget: Budget, t: float) -> None:
         """A message beyond the connection's input budget: dropped unread and counted; the
         peer is warned (once a second), and dropped when it keeps on for flood_grace_s."""
         name = peer.name if peer else f"unknown peer {routing_id.hex()[:8]}"
@@ -725,7 +659,7 @@ class ConsoleLink:
         self._set_state(peer, HeadsetState.LOST, t, reason="dropped for flooding")
         self._emit(PeerRefused(name, "flooding", text))
 
-    def _reply_error(self, sock: zmq.Socket, routing_id: bytes, peer: _Peer | None, error: ProtocolError) -> None:
+    def _reply_error(self, sock: zmq.Socket, routing_id: bytes, peer: Peer | None, error: ProtocolError) -> None:
         name = peer.name if peer else f"unknown peer {routing_id.hex()[:8]}"
         limiter = (
             self._limits.setdefault(routing_id, RateLimit(self.config.errors_per_second))
@@ -737,7 +671,7 @@ class ConsoleLink:
             self._send_to_route(sock, routing_id, error.as_error())
 
     def _on_frame(
-        self, sock: zmq.Socket, routing_id: bytes, key: str | None, peer: _Peer | None, frame: bytes, t: float
+        self, sock: zmq.Socket, routing_id: bytes, key: str | None, peer: Peer | None, frame: bytes, t: float
     ) -> None:
         decoder = peer.decoder if peer else codec.Decoder("console")
         try:
@@ -753,11 +687,11 @@ class ConsoleLink:
         msg = received.message
         if (
             peer is not None
-            and msg.__class__ in _TIME_FIELDS
+            and msg.__class__ in TIME_FIELDS
             and self._implausible_time(sock, routing_id, peer, received, t)
         ):
             return
-        if msg.__class__ not in _LINK_LEVEL and peer is not None and not peer.left:
+        if msg.__class__ not in LINK_LEVEL and peer is not None and not peer.left:
             self._emit(MessageReceived(peer.name, received.id, msg, t))  # the common case
             return
         if isinstance(msg, messages.Hello):
@@ -798,7 +732,7 @@ class ConsoleLink:
             self._emit(MessageReceived(peer.name, received.id, msg, t))
 
     def _implausible_time(
-        self, sock: zmq.Socket, routing_id: bytes, peer: _Peer, received: codec.Received, t: float
+        self, sock: zmq.Socket, routing_id: bytes, peer: Peer, received: codec.Received, t: float
     ) -> bool:
         """True (and the engine told, the console logged) when a time in the message, moved
         into our clock, lies far in the past or in the future: never shown as data."""
@@ -811,7 +745,7 @@ class ConsoleLink:
         offset = peer.clock.offset_s
         if offset is None:
             return False  # not known until the first heartbeats: nothing to compare with
-        for name in _TIME_FIELDS[msg.__class__]:
+        for name in TIME_FIELDS[msg.__class__]:
             value = getattr(msg, name)
             local = value - offset
             if not (t - PLAUSIBLE_PAST_S <= local <= t + PLAUSIBLE_FUTURE_S):
@@ -863,7 +797,7 @@ class ConsoleLink:
         if candidate is None:
             if len(self._candidates) >= self.config.max_pairing_candidates:
                 return
-            candidate = self._candidates[key] = _Candidate(routing_id, hello, t)
+            candidate = self._candidates[key] = Candidate(routing_id, hello, t)
         candidate.routing_id, candidate.hello, candidate.last_seen = routing_id, hello, t
         if not candidate.announced:
             candidate.announced = True
@@ -890,7 +824,7 @@ class ConsoleLink:
                 # Two paired headsets under one name (the device list should prevent it):
                 # neither may take the other's place, so this one gets a name of its own.
                 name = f"{name} ({security.fingerprint(key)[:4]})"
-            peer = _Peer(name, self.config.watchdog_timeout_s, key, self._new_budget())
+            peer = Peer(name, self.config.watchdog_timeout_s, key, self._new_budget())
             self._by_key[key] = peer
         self._peers[peer.name] = peer
         self._start_connection(peer, routing_id, hello, t, resumed)
@@ -933,7 +867,7 @@ class ConsoleLink:
             return
         resumed = peer is not None
         if peer is None:
-            peer = self._peers[hello.name] = _Peer(hello.name, self.config.watchdog_timeout_s, None, self._new_budget())
+            peer = self._peers[hello.name] = Peer(hello.name, self.config.watchdog_timeout_s, None, self._new_budget())
         if peer.routing_id is not None:
             self._by_route_insecure.pop(peer.routing_id, None)
         self._by_route_insecure[routing_id] = peer
@@ -942,7 +876,7 @@ class ConsoleLink:
     def _new_budget(self) -> Budget:
         return Budget(self.config.max_messages_per_s, self.config.max_bytes_per_s)
 
-    def _start_connection(self, peer: _Peer, routing_id: bytes, hello: messages.Hello, t: float, resumed: bool) -> None:
+    def _start_connection(self, peer: Peer, routing_id: bytes, hello: messages.Hello, t: float, resumed: bool) -> None:
         """A new connection of ``peer``: its heartbeat numbering and clock start afresh (a
         sequence number from an earlier connection must never make new beats look old)."""
         peer.clock = PeerClock(self.config.watchdog_timeout_s)
@@ -959,7 +893,7 @@ class ConsoleLink:
         self._set_state(peer, HeadsetState.CONNECTED, t, reason="handshake completed")
         self._emit(HeadsetJoined(peer.name, hello, resumed))
 
-    def _welcome(self, peer: _Peer, hello: messages.Hello, t: float) -> None:
+    def _welcome(self, peer: Peer, hello: messages.Hello, t: float) -> None:
         proto = codec.PROTO
         self._send_message(
             peer,
@@ -976,7 +910,7 @@ class ConsoleLink:
             ),
         )
 
-    def _on_mirror_frame(self, peer: _Peer, frame: messages.MirrorFrame, t: float) -> None:
+    def _on_mirror_frame(self, peer: Peer, frame: messages.MirrorFrame, t: float) -> None:
         # Ack first: the engine may render and encode the next frame while we hand this one on.
         self._send_message(peer, messages.MirrorAck(seq=frame.seq, received_at=t))
         peer.frames_received += 1
@@ -989,7 +923,7 @@ class ConsoleLink:
         else:
             self._emit(MirrorFrameReady(peer.name))
 
-    def _set_state(self, peer: _Peer, state: HeadsetState, t: float, reason: str = "") -> None:
+    def _set_state(self, peer: Peer, state: HeadsetState, t: float, reason: str = "") -> None:
         if state != peer.state:
             previous, peer.state = peer.state, state
             self._emit(HeadsetStateChanged(peer.name, state, previous, peer.clock.silent_for(t), reason))
@@ -1018,7 +952,7 @@ class ConsoleLink:
             if peer.state != target and not (peer.state == HeadsetState.LOST and target == HeadsetState.STALE):
                 self._set_state(peer, target, t, reason=f"no heartbeat for {silent * 1000:.0f} ms")
 
-    def _publish(self, peer: _Peer, t: float) -> None:
+    def _publish(self, peer: Peer, t: float) -> None:
         hello = peer.hello
         rtt, offset = peer.clock.rtt_s, peer.clock.offset_s
         snap = HeadsetSnapshot(
@@ -1044,12 +978,3 @@ class ConsoleLink:
         peer.dropped_published = peer.budget.dropped
         with self._lock:
             self._snapshots[peer.name] = snap
-
-
-def _bind_advice(endpoint: str, exc: zmq.ZMQError) -> str:
-    if exc.errno == zmq.EADDRINUSE:
-        return (
-            f"Cannot listen on {endpoint}: the port is in use. Is another vrclinic console running? "
-            "Close it, or start this one on another port (and point the headsets at it)."
-        )
-    return f"Cannot listen on {endpoint}: {exc}. Check the address (e.g. tcp://*:{DEFAULT_PORT})."
