@@ -114,6 +114,10 @@ class HeadsetsPanel(QWidget):
             parts.append(f"battery {tel.battery_pct:.0f} %" + (" charging" if tel.charging else ""))
             if tel.temperature_c:
                 parts.append(f"{tel.temperature_c:.1f} °C")
+        if snap and not snap.encrypted:
+            parts.append("UNENCRYPTED (lab bench)")
+        if snap and snap.dropped:
+            parts.append(f"{snap.dropped} messages dropped (over its budget)")
         return " · ".join(parts) or "–"
 
     def refresh(self, _name: str = "") -> None:

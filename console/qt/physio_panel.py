@@ -52,7 +52,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QBrush, QColor, QFont
+from PySide6.QtGui import QAction, QBrush, QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -79,13 +79,13 @@ from console.physio.lanes import LaneRaster
 from console.physio.quality import Severity, format_rate
 from console.physio.streams import StreamDescription, StreamDirectory
 from console.qt.physio_items import LanesItem, PaintCounter, TimeAgoAxis
+from console.qt.physio_marks import MarkLayer
 
 WINDOWS_S = (5.0, 10.0, 30.0, 60.0)
 OVERLAY_MAX_CHANNELS = 4  # wider streams are drawn one lane per channel
 TABLE_REFRESH_MS = 500
 TABLE_MAX_ROWS = 8
 SCALE_REFRESH_S = 0.5
-MAX_MARKS = 300
 BACKGROUND = "#fcfcfa"
 AXIS_COLOUR = "#4d5656"
 GRID_ALPHA = 0.12
@@ -180,7 +180,7 @@ class PhysioPanel(QWidget):
         self._plotted: set[str] = set()
         self._chosen_channels: dict[str, list[int]] = {}
         self._rows: dict[str, _Row] = {}
-        self._marks: list[tuple[float, str, str]] = []
+        self._mark_layer = MarkLayer(self.font().family(), lambda: self.clock())
         self._statuses: dict[str, StreamStatus] = {}
         self._table_uids: list[str] = []
         self._row_shown: dict[int, tuple] = {}  # what each table row shows, to skip unchanged rows
@@ -334,6 +334,7 @@ class PhysioPanel(QWidget):
         for row in self._rows.values():
             row.scaled_at = -math.inf
             self._apply_window(row)
+        self._mark_layer.redraw(list(self._rows.values()), self.window_s)
 
     def set_plotted(self, uid: str, plotted: bool) -> None:
         """Plot (and acquire) the stream ``uid``, or stop (GUI thread). ValueError for a
@@ -403,13 +404,7 @@ class PhysioPanel(QWidget):
         """Draw a vertical line with ``label`` at console time ``t`` (``pylsl.local_clock()``,
         the clock of the samples) on every plot, now and on plots added later; it scrolls
         with the data (GUI thread)."""
-        self._marks.append((t, label, color))
-        self._marks.sort(key=lambda m: m[0])
-        if len(self._marks) > MAX_MARKS:
-            del self._marks[0]
-        for index, row in enumerate(self._rows.values()):
-            self._draw_mark(row, t, label, color, labelled=index == 0)
-        self._place_marks(self.clock())
+        self._mark_layer.add(t, label, color, list(self._rows.values()), self.window_s)
 
     def marks(self, uid: str) -> list[pg.InfiniteLine]:
         """The mark lines on the plot of stream ``uid`` (GUI thread; for checks)."""
@@ -755,8 +750,6 @@ class PhysioPanel(QWidget):
         self._rows[stream.uid] = row
         self._build_curves(row)
         self._layout_plots()
-        for t, label, colour in self._marks:
-            self._draw_mark(row, t, label, colour, labelled=len(self._rows) == 1)
         self._update_plot_title(row, self._statuses.get(stream.uid))
         self._update_scale_combo(stream.uid)
 
@@ -786,10 +779,7 @@ class PhysioPanel(QWidget):
             row.plot.showAxis("bottom", last)
         self.empty_label.setVisible(not rows)
         self.graphics.setVisible(bool(rows))
-        for i, row in enumerate(rows):
-            for line in row.marks:
-                if line.label is not None:
-                    line.label.setVisible(i == 0)
+        self._mark_layer.redraw(rows, self.window_s)  # the top plot carries the labels
 
     def _build_curves(self, row: _Row) -> None:
         for curve in row.curves.values():
@@ -872,40 +862,6 @@ class PhysioPanel(QWidget):
         if isinstance(axis, TimeAgoAxis):
             axis.set_window(self.window_s)
 
-    def _draw_mark(self, row: _Row, t: float, label: str, colour: str, labelled: bool) -> None:
-        pen = pg.mkPen(colour, width=1, style=Qt.PenStyle.DashLine)
-        line = pg.InfiniteLine(
-            pos=t - self.clock(),
-            angle=90,
-            movable=False,
-            pen=pen,
-            label=label,
-            labelOpts={"position": 0.97, "color": colour, "fill": (252, 252, 250, 220), "anchors": [(0, 0), (0, 0)]},
-        )
-        line.setProperty("mark_time", t)
-        if line.label is not None:
-            line.label.setFont(QFont(self.font().family(), 8))
-            line.label.setVisible(labelled)
-        row.plot.addItem(line, ignoreBounds=True)
-        row.marks.append(line)
-        row.marks.sort(key=lambda m: m.property("mark_time"))
-        while len(row.marks) > MAX_MARKS:
-            row.plot.removeItem(row.marks.pop(0))
-
-    def _place_marks(self, now: float) -> None:
-        """Move the marks with the data; marks older than the window are hidden and skipped."""
-        oldest = now - self.window_s - 1.0
-        for row in self._rows.values():
-            for line in reversed(row.marks):  # newest first: stop at the first one off screen
-                t = line.property("mark_time")
-                if t < oldest:
-                    if not line.isVisible():
-                        break
-                    line.setVisible(False)
-                    continue
-                line.setVisible(True)
-                line.setValue(t - now)
-
     def _refresh_plots(self) -> None:
         """The plot timer: new data into every curve, marks moved with it (GUI thread)."""
         now = self.clock()
@@ -928,7 +884,7 @@ class PhysioPanel(QWidget):
             x = ts - now
             for c in row.channels:
                 row.curves[c].setData(x, data[:, c])
-        self._place_marks(now)
+        self._mark_layer.place(self._rows.values(), now, self.window_s)
         self.drawn_at = now
         self.frames += 1
 

@@ -19,6 +19,7 @@ import pytest
 
 from console.qt.bridge import LinkBridge
 from console.qt.main_window import MainWindow
+from console.qt.panels import HeadsetsPanel
 from console.session.model import SessionModel
 from protocol.link import LinkConfig
 from protocol.security import write_keys_file
@@ -111,6 +112,10 @@ def test_a_flooding_headset_does_not_calm_the_others(qtbot, window, tmp_path, fr
     assert flood_lines and len(flood_lines) < 100
     if frames > 1000:
         assert any("disconnected" in e.text for e in flood_lines)  # dropped for flooding
+        # The technician sees it in the headsets table too.
+        qtbot.waitUntil(
+            lambda: "messages dropped" in HeadsetsPanel.health(window.model.headsets["flooder"]), timeout=3000
+        )
     gc.collect()
     after_mb = rss_mb()
     assert after_mb <= before_mb * 1.10, f"memory grew from {before_mb:.0f} to {after_mb:.0f} MB"

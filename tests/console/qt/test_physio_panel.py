@@ -190,3 +190,24 @@ def test_a_long_search_status_wraps_instead_of_widening_the_window(qtbot, panel)
         "computer and multicast is blocked on this network, add that computer as a known host."
     )
     assert panel.minimumSizeHint().width() < 1280
+
+
+def test_marks_that_scrolled_out_leave_the_plots_and_only_the_top_plot_is_labelled(qtbot, panel, unique, pushers):  # noqa: F811
+    """Seen in the 30-minute soak: every mark of the session stayed in every plot (hidden, a
+    label on each), so each frame's work grew with the session until the heartbeats stalled."""
+    first = pushers(unique("ECG"), stream_type="ECG", rate=250.0)
+    second = pushers(unique("EDA"), stream_type="EDA", rate=32.0)
+    qtbot.waitUntil(lambda: len(panel.plotted_uids()) >= 2, timeout=5000)
+    uids = [uid_of(panel, first.name), uid_of(panel, second.name)]
+    now = pylsl.local_clock()
+    for k in range(200):  # one every half second over the last 100 s
+        panel.add_mark(now - 100 + k / 2, f"m{k}", "#1f5f9f")
+    frames = panel.frames_painted
+    qtbot.waitUntil(lambda: panel.frames_painted > frames + 3)
+    window = panel.window_s
+    for uid in uids:
+        assert len(panel.marks(uid)) <= 2 * (window + 1) + 2  # only what the window shows
+    labelled = [uid for uid in uids if any(getattr(line, "label", None) is not None for line in panel.marks(uid))]
+    assert len(labelled) == 1
+    panel.set_window(60.0)  # a wider window shows the older marks again
+    assert all(len(panel.marks(uid)) >= 2 * 60 - 2 for uid in uids)
