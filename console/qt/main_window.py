@@ -388,17 +388,18 @@ class MainWindow(QMainWindow):
                 print(f"first-paint {time.time():.6f}", flush=True)
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        # The headsets first: a last beat and the bye at once. On a busy machine the steps
+        # after it may take a while, and the headsets must hear "closed", not a silence
+        # their watchdogs judge.
+        self.heartbeat.stop()
+        self.bridge.link.beat()
+        self.bridge.close()
         self._stop_hearing_failures()
         if self.live is not None:
             self.live.on_reading = None
         if self.recording is not None:
-            # The recording ends with the session, before the headsets are told goodbye (it
-            # returns at once: the files are finished in the recording's own threads).
+            # The recording ends with the session (it returns at once: the files are
+            # finished in the recording's own threads).
             self.recording.controller.stop()
-        self.heartbeat.stop()
         self.stats_timer.stop()
-        # A last beat, then the bye at once: on a busy machine the steps above may take a
-        # while, and the headsets must hear "closed", not a silence their watchdogs judge.
-        self.bridge.link.beat()
-        self.bridge.close()
         super().closeEvent(event)
