@@ -388,18 +388,17 @@ class MainWindow(QMainWindow):
                 print(f"first-paint {time.time():.6f}", flush=True)
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        # The headsets first: a last beat and the bye at once. On a busy machine the steps
-        # after it may take a while, and the headsets must hear "closed", not a silence
-        # their watchdogs judge.
+        # The recording ends with the session, then the headsets hear bye. A beat before and
+        # after each step: on a busy machine a step may take a while, and the headsets must
+        # hear "closed", not a silence their watchdogs judge.
         self.heartbeat.stop()
         self.bridge.link.beat()
-        self.bridge.close()
         self._stop_hearing_failures()
         if self.live is not None:
             self.live.on_reading = None
         if self.recording is not None:
-            # The recording ends with the session (it returns at once: the files are
-            # finished in the recording's own threads).
-            self.recording.controller.stop()
+            self.recording.controller.stop()  # returns at once: the files end in the recording's threads
+            self.bridge.link.beat()
         self.stats_timer.stop()
+        self.bridge.close()
         super().closeEvent(event)
