@@ -95,7 +95,7 @@ def session_window(qtbot, tmp_path, request):
     win.show()
     win.headset = HeadsetProcess(bridge.link, "quest-busy", tmp_path / "quest-busy.keys.json")
     try:
-        qtbot.waitUntil(lambda: "distance" in win.stimulus.rows, timeout=20_000)
+        qtbot.waitUntil(lambda: "distance" in win.stimulus.rows, timeout=40_000)
         yield win
     finally:
         win.headset.close()
@@ -112,7 +112,7 @@ def test_a_store_locked_by_another_process_never_stops_the_heartbeats(qtbot, ses
     bar = window.recording
     bar.patient.setText("P-014")
     bar.button.click()
-    qtbot.waitUntil(lambda: any(e.text.startswith("recording: recording ") for e in window.model.log), timeout=20_000)
+    qtbot.waitUntil(lambda: any(e.text.startswith("recording: recording ") for e in window.model.log), timeout=40_000)
     qtbot.wait(500)
 
     locker = subprocess.Popen(
@@ -126,7 +126,7 @@ def test_a_store_locked_by_another_process_never_stops_the_heartbeats(qtbot, ses
     said: list[str] = []
     threading.Thread(target=lambda: said.extend(line.strip() for line in locker.stdout), daemon=True).start()
     try:
-        qtbot.waitUntil(lambda: "locked" in said, timeout=20_000)
+        qtbot.waitUntil(lambda: "locked" in said, timeout=40_000)
         locked_at = time.monotonic()
 
         # While the store is locked: stop the recording (its session goes into the store) ...
