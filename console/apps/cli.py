@@ -124,6 +124,17 @@ def _monitor(args: argparse.Namespace) -> int:
         return 2
 
 
+def _watchdog_ms(text: str) -> int:
+    """--watchdog-ms: whole milliseconds from 300 to 5000, said in words otherwise."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of milliseconds") from None
+    if not 300 <= value <= 5000:
+        raise argparse.ArgumentTypeError(f"{value} ms is outside 300 to 5000 ms")
+    return value
+
+
 def _devices(args: argparse.Namespace) -> int:
     """``vrclinic devices``: the paired headsets, for a technician at a terminal."""
     from pathlib import Path
@@ -186,6 +197,7 @@ def _console(args: argparse.Namespace) -> int:
         screenshot=args.screenshot,
         record=args.record,
         allow_unpaired_engines=args.allow_unpaired_engines,
+        watchdog_s=args.watchdog_ms / 1000,
     )
 
 
@@ -409,6 +421,14 @@ def build_parser(running: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("--duration", type=float, default=None, help="close after this many seconds")
     p.add_argument("--screenshot", default=None, help="with --duration: save a PNG of the window before closing")
     p.add_argument("--record", metavar="DIR", default=None, help="record the session (XDF) into this folder")
+    p.add_argument(
+        "--watchdog-ms",
+        type=_watchdog_ms,
+        metavar="MS",
+        default=500,
+        help="how long a headset waits for this console's heartbeats before it calms the scene by itself "
+        "(300 to 5000 ms; default %(default)s)",
+    )
     p.add_argument(
         "--allow-unpaired-engines",
         action="store_true",

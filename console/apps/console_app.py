@@ -29,6 +29,7 @@ def run_console(
     record: str | None = None,
     expect_streams: tuple[str, ...] = (),
     allow_unpaired_engines: bool = False,
+    watchdog_s: float = 0.5,
 ) -> int:
     """Run the window until it is closed (or for ``duration_s``, then save ``screenshot``).
     ``allow_unpaired_engines``: the lab bench's unencrypted port as well (see ``--help``).
@@ -69,7 +70,9 @@ def run_console(
         # Bound now (a port in use is said before any window), headsets answered once the
         # panels built after the first paint are in place (see below).
         insecure = pairing_endpoint_for(bind, offset=2) if allow_unpaired_engines else None
-        config = LinkConfig(bind=bind, keys=keys, devices=devices.paired(), insecure_bind=insecure)
+        config = LinkConfig(
+            bind=bind, keys=keys, devices=devices.paired(), insecure_bind=insecure, watchdog_timeout_s=watchdog_s
+        )
         bridge = LinkBridge(config, accepting=False)
     except (LinkError, SecretError, DeviceListError) as exc:
         print(f"vrclinic: {exc}", file=sys.stderr)

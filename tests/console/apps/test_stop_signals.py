@@ -52,7 +52,11 @@ def test_a_stop_signal_closes_the_console_as_quit_does(tmp_path, monkeypatch, si
     monkeypatch.setenv("LSLAPICFG", lsl_config())  # its own LSL: records only this test's streams
     keys = read_keys_file(pair_local("patient-room"))  # paired before the console process starts
     port = free_port()
-    console = VrclinicProcess("console", "--bind", f"tcp://127.0.0.1:{port}", "--record", str(record))
+    # A 1.5 s watchdog: this runs beside other tests on 2 cores, where the console process may
+    # be starved for half a second; what is asserted is that the bye comes, not how fast.
+    console = VrclinicProcess(
+        "console", "--bind", f"tcp://127.0.0.1:{port}", "--record", str(record), "--watchdog-ms", "1500"
+    )
     sim = None
     try:
         # The crash is said in the terminal (the event log's echo) at start, without any dialog.
@@ -65,7 +69,7 @@ def test_a_stop_signal_closes_the_console_as_quit_does(tmp_path, monkeypatch, si
         time.sleep(1.0)
         console.proc.send_signal(sig)
         assert console.proc.wait(40) == 0, "\n".join(console.lines[-30:])
-        time.sleep(1.0)  # a watchdog would trip within 0.5 s of the last heartbeat
+        time.sleep(2.0)  # a watchdog would trip within 1.5 s of the last heartbeat
         whys = [why for _t, why in sim.sim.safe_events]
         # The scene went calm because the console said bye, not because its heartbeats stopped.
         assert whys and "the console said bye (shutdown" in whys[0], whys
