@@ -35,6 +35,7 @@ from zmq.utils.monitor import parse_monitor_message
 
 from protocol import codec, messages, security
 from protocol.codec import ProtocolError
+from protocol.link.budgets import RateLimit
 from protocol.security import EngineKeys, KeyProblem
 from protocol.timing import PeerClock, now
 from protocol.waker import Waker
@@ -261,7 +262,7 @@ class EngineClient:
         self._not_admitted_said = False
         self._keys_saved = self.keys is not None and self.keys.console_public is not None
         self.keys_save_problem: str | None = None
-        self._error_tokens, self._error_tokens_at = 10.0, now()
+        self._error_bucket = RateLimit(10.0)  # SPEC §9.2: 10 at once, 10 a second, the rest dropped
         self._pairing: zmq.Socket | None = None
         self._next_key_request = 0.0
         self._flood_wait_until = 0.0
@@ -552,13 +553,8 @@ class EngineClient:
                 events.append(Received(received.id, msg))
 
     def _error_token(self, t: float) -> bool:
-        """The error bucket: 10 tokens, refilled at 10 a second; no token, no error."""
-        self._error_tokens = min(10.0, self._error_tokens + (t - self._error_tokens_at) * 10.0)
-        self._error_tokens_at = t
-        if self._error_tokens >= 1.0:
-            self._error_tokens -= 1.0
-            return True
-        return False
+        """The error bucket (the link's own RateLimit); no token, no error."""
+        return self._error_bucket.allow()
 
     def _on_welcome(self, welcome: messages.Welcome, t: float, events: list[EngineEvent]) -> None:
         if welcome.protocol_major != codec.PROTO.major:

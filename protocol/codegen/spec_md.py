@@ -1,7 +1,7 @@
 """Render ``protocol/SPEC.md``: the prose of ``spec_template.md`` with the message tables,
 the limits, the example frames and the figures that come from the code (defaults, budgets).
 
-Rendering fails (DeclarationError) when the template leaves a placeholder unfilled or an
+Rendering fails (DeclarationError) when the template leaves a {{name}} field unfilled or an
 ErrorCode or ByeReason value without its row: a new value needs its words before it ships.
 """
 
@@ -304,5 +304,5 @@ def render(proto: schema.Protocol) -> str:
     text = re.sub(r"\n{3,}", "\n\n", text)  # a block's own trailing blank line and the template's
     left = sorted(set(re.findall(r"\{\{[a-z_]+\}\}", text)))
     if left:
-        raise schema.DeclarationError(f"protocol/spec_template.md uses unknown placeholder(s) {', '.join(left)}")
+        raise schema.DeclarationError(f"protocol/spec_template.md has {{name}} fields nothing fills: {', '.join(left)}")
     return text
