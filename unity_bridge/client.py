@@ -120,6 +120,7 @@ _REFUSALS = frozenset(
     }
 )
 FLOODING_WAIT_S = 10.0  # SPEC §4.2: after bye "flooding", the console drops everything this long
+CATCH_UP_MAX = 1000  # messages read at most before the watchdog judges a silent console
 KEY_REQUEST_EVERY_S = 1.0  # SPEC §10.6: while pairing is not open, ask again no sooner than this
 
 
@@ -468,6 +469,16 @@ class EngineClient:
             return
         silent = self._clock.silent_for(t)
         if silent is not None and silent > self.watchdog_timeout_s and not self.console_gone:
+            # The engine's own loop may have been away (a long frame, a scene load, a starved
+            # CPU) while the console's beats waited in the socket: read them before judging
+            # the console. Beats sent too long ago do not count (SPEC §5), so a console that
+            # was silent still trips it.
+            self._catch_up(events)
+            if self.state != EngineState.CONNECTED:
+                return
+            t = now()
+            silent = self._clock.silent_for(t)
+        if silent is not None and silent > self.watchdog_timeout_s and not self.console_gone:
             self._trip(f"no heartbeat from the console for {silent * 1000:.0f} ms", silent, t, events)
         if silent is not None and silent > self.lost_after_s:
             # Start over: hello again until the console (or its successor) welcomes us.
@@ -507,6 +518,16 @@ class EngineClient:
                 resumed=self._had_session,
             )
         )
+
+    def _catch_up(self, events: list[EngineEvent]) -> None:
+        """Read what waits on the main socket now, up to CATCH_UP_MAX messages (a console
+        that floods us must not keep the engine loop here)."""
+        for _ in range(CATCH_UP_MAX):
+            try:
+                frame = self._socket.recv(zmq.NOBLOCK)
+            except zmq.Again:
+                return
+            self._on_frame(frame, now(), events)
 
     def _read_one(self, events: list[EngineEvent]) -> None:
         """Take one message (the poller said readable; zmq_poll is level-triggered for

@@ -254,3 +254,32 @@ def test_killed_console_restarted_on_the_same_port_gets_the_headset_back(console
         assert sim.sim._s.state == messages.SceneState.SAFE  # still calm: the console decides what next
     finally:
         restarted.close()
+
+
+def test_an_engine_loop_that_was_away_reads_the_waiting_beats_before_it_judges_the_console():
+    """A scene load or a starved CPU keeps the engine's loop away longer than the watchdog,
+    while the console beats on time: the beats wait in the socket and prove the console is
+    alive; the scene must not go calm for the engine's own pause (it did, in the soak)."""
+    console = FakeConsole()
+    client = EngineClient(f"tcp://127.0.0.1:{console.port}", "e", engine="t", app_version="1", scenes=[], insecure=True)
+    try:
+        console.handshake(client)
+        client.poll(0.05)
+        seq = 0
+        away_until = now() + 3 * TIMEOUT_S  # the engine loop does not poll meanwhile
+        while now() < away_until:
+            seq += 1
+            console.send(messages.Heartbeat(seq=seq, sent_at=now()))
+            time.sleep(0.1)
+        seq += 1
+        console.send(messages.Heartbeat(seq=seq, sent_at=now()))
+        events = client.poll(0.05) + client.poll(0.05)
+        assert not any(isinstance(e, ConsoleGone) for e in events), "tripped for the engine's own pause"
+        assert not client.console_gone
+        # A console that really went silent meanwhile still trips it at the next look.
+        time.sleep(3 * TIMEOUT_S)
+        events = client.poll(0.05)
+        assert any(isinstance(e, ConsoleGone) for e in events)
+    finally:
+        client.close()
+        console.close()

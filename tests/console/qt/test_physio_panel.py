@@ -210,4 +210,7 @@ def test_marks_that_scrolled_out_leave_the_plots_and_only_the_top_plot_is_labell
     labelled = [uid for uid in uids if any(getattr(line, "label", None) is not None for line in panel.marks(uid))]
     assert len(labelled) == 1
     panel.set_window(60.0)  # a wider window shows the older marks again
-    assert all(len(panel.marks(uid)) >= 2 * 60 - 2 for uid in uids)
+    # Every mark of the last 60 s by the clock now (a loaded machine took seconds to get here).
+    shown = sum(1 for k in range(200) if now - 100 + k / 2 >= pylsl.local_clock() - 60)
+    assert shown > 60
+    assert all(len(panel.marks(uid)) >= shown for uid in uids)
