@@ -1,88 +1,158 @@
-"""The session's marks (stimulus changes, SUDS answers, markers) on the physiology plots.
+"""The session's marks (stimulus changes, SUDS answers, markers, safety events) on the
+physiology plots: a dashed vertical line per mark, labelled on the top plot only.
 
-Only the marks inside the plots' time window exist as pyqtgraph items, and only the top plot
-carries labels. Before, every mark of the session stayed in every plot (hidden once it had
-scrolled out, with a label on each plot): every frame's view update walked all of them, so
-the GUI thread's work per frame grew with the session's length. Under a CPU hog a session
-of a few minutes held the GUI thread (which sends the heartbeats) long enough for the
-headsets' watchdogs to trip.
+Each plot carries **one** item that paints all of its marks (:class:`MarksItem`): every
+frame only tells it the new "now" and repaints it, whatever the number of marks. Before, each
+mark was a pyqtgraph InfiniteLine per plot: every frame moved each of them (and each moved
+its label), and every new mark created one per plot and moved all the others; in the soak
+under a CPU hog that was a third of the GUI thread's time, and the GUI thread sends the
+heartbeats. Worse, each watchdog trip that this caused added a safety mark: the slower the
+console, the more marks, the slower the console.
 
 Threads: the GUI thread only.
 """
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Protocol
 
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QFont
+from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
+from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPen
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsObject
 
 MAX_MARKS = 300  # kept for plots added later and for a wider window; the oldest go first
+LABEL_ROWS = 3  # labels of marks close together are stacked, at most this many deep
+LABEL_FILL = QColor(252, 252, 250, 220)
+
+
+@dataclass(frozen=True)
+class ShownMark:
+    """A mark as one plot shows it: ``x`` seconds before the plots' "now", its label (None
+    where the plot carries no labels) and colour."""
+
+    x: float
+    label: str | None
+    colour: str
 
 
 class _Row(Protocol):
     plot: pg.PlotItem
-    marks: list[pg.InfiniteLine]
+    marks: MarksItem | None
 
 
 class MarkLayer:
-    """Marks as (console time, label, colour); drawn on rows (plots) that have ``plot`` and
-    a ``marks`` list of the lines drawn on them."""
+    """The session's marks as (console time, label, colour), sorted by time, and the item on
+    each row (plot) that paints them. Rows have a ``plot`` and a ``marks`` slot for the item."""
 
     def __init__(self, font_family: str, clock: Callable[[], float]):
-        self.font_family = font_family
         self.clock = clock
+        self.times: list[float] = []
         self.marks: list[tuple[float, str, str]] = []
+        self.now = clock()
+        self.window_s = 10.0
+        self.font = QFont(font_family, 8)
+        self.metrics = QFontMetricsF(self.font)
+        self._pens: dict[str, QPen] = {}
 
     def add(self, t: float, label: str, colour: str, rows: list[_Row], window_s: float) -> None:
-        """A new mark; drawn at once on every row (labelled on the first)."""
-        self.marks.append((t, label, colour))
-        self.marks.sort(key=lambda m: m[0])
+        """A new mark; shown at once on every row."""
+        at = bisect.bisect_right(self.times, t)
+        self.times.insert(at, t)
+        self.marks.insert(at, (t, label, colour))
         if len(self.marks) > MAX_MARKS:
-            del self.marks[0]
-        now = self.clock()
-        if t >= now - window_s - 1.0:
-            for index, row in enumerate(rows):
-                self._draw(row, t, label, colour, labelled=index == 0)
-        self.place(rows, now, window_s)
+            del self.times[0], self.marks[0]
+        self.redraw(rows, window_s)
 
     def redraw(self, rows: list[_Row], window_s: float) -> None:
-        """Every row's lines anew for the marks in the window: after the rows were re-stacked
-        (another row is on top and carries the labels) or the window changed."""
-        now = self.clock()
-        oldest = now - window_s - 1.0
+        """After the rows were re-stacked (another row is on top and carries the labels), the
+        window changed or a mark was added."""
+        self.window_s = window_s
         for index, row in enumerate(rows):
-            for line in row.marks:
-                row.plot.removeItem(line)
-            row.marks.clear()
-            for t, label, colour in self.marks:
-                if t >= oldest:
-                    self._draw(row, t, label, colour, labelled=index == 0)
-        self.place(rows, now, window_s)
+            if row.marks is None or row.marks.parentItem() is not row.plot.vb:
+                row.marks = MarksItem(self, row.plot.vb)
+            row.marks.labelled = index == 0
+            row.marks.update()
 
     def place(self, rows: Iterable[_Row], now: float, window_s: float) -> None:
-        """Move the lines with the data; a line that has scrolled out of the window is
-        removed (the mark itself is kept, for a wider window)."""
-        oldest = now - window_s - 1.0
+        """Every frame: the marks move with the data (x = seconds before ``now``)."""
+        self.now, self.window_s = now, window_s
         for row in rows:
-            while row.marks and row.marks[0].property("mark_time") < oldest:
-                row.plot.removeItem(row.marks.pop(0))
-            for line in row.marks:
-                line.setValue(line.property("mark_time") - now)
+            if row.marks is not None:
+                row.marks.update()
 
-    def _draw(self, row: _Row, t: float, label: str, colour: str, labelled: bool) -> None:
-        pen = pg.mkPen(colour, width=1, style=Qt.PenStyle.DashLine)
-        if labelled:
-            options = {"position": 0.97, "color": colour, "fill": (252, 252, 250, 220), "anchors": [(0, 0), (0, 0)]}
-            line = pg.InfiniteLine(
-                pos=t - self.clock(), angle=90, movable=False, pen=pen, label=label, labelOpts=options
-            )
-            line.label.setFont(QFont(self.font_family, 8))
-        else:  # no label item at all (pyqtgraph then has no .label attribute)
-            line = pg.InfiniteLine(pos=t - self.clock(), angle=90, movable=False, pen=pen)
-        line.setProperty("mark_time", t)
-        row.plot.addItem(line, ignoreBounds=True)
-        row.marks.append(line)
-        row.marks.sort(key=lambda m: m.property("mark_time"))
+    def visible(self) -> range:
+        """Indexes of the marks inside the window that ends at the last frame's "now"."""
+        lo = bisect.bisect_left(self.times, self.now - self.window_s - 1.0)
+        hi = bisect.bisect_right(self.times, self.now + 1.0)
+        return range(lo, hi)
+
+    def shown(self, row: _Row) -> list[ShownMark]:
+        """What ``row``'s plot shows (for checks and tests)."""
+        labelled = row.marks is not None and row.marks.labelled
+        return [
+            ShownMark(t - self.now, label if labelled else None, colour)
+            for t, label, colour in (self.marks[i] for i in self.visible())
+        ]
+
+    def pen(self, colour: str) -> QPen:
+        pen = self._pens.get(colour)
+        if pen is None:
+            pen = QPen(QColor(colour), 1, Qt.PenStyle.DashLine)
+            pen.setCosmetic(True)
+            self._pens[colour] = pen
+        return pen
+
+
+class MarksItem(QGraphicsObject):
+    """All the marks on one plot, painted in the plot's ViewBox in pixels (the data's x
+    mapped by the ViewBox's own transform), so that moving them is a repaint, not a change
+    to any item. GUI thread only."""
+
+    def __init__(self, layer: MarkLayer, view: pg.ViewBox):
+        super().__init__()
+        self.layer = layer
+        self.view = view
+        self.labelled = False
+        self.setParentItem(view)
+        self.setZValue(1000)  # above the curves
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresParentOpacity)
+        view.sigResized.connect(self._resized)
+
+    def _resized(self, *_: object) -> None:
+        self.prepareGeometryChange()
+
+    def boundingRect(self) -> QRectF:
+        return self.view.boundingRect()
+
+    def paint(self, painter: QPainter, *_: object) -> None:
+        layer = self.layer
+        indexes = layer.visible()
+        if not indexes:
+            return
+        rect = self.view.boundingRect()
+        to_pixels = self.view.childTransform()
+        scale, offset = to_pixels.m11(), to_pixels.dx()
+        painter.setClipRect(rect)
+        label_height = layer.metrics.height() + 2
+        label_ends = [-1e9] * LABEL_ROWS  # right end of the last label on each text row
+        for i in indexes:
+            t, label, colour = layer.marks[i]
+            px = scale * (t - layer.now) + offset
+            if not rect.left() - 1 <= px <= rect.right() + 1:
+                continue
+            painter.setPen(layer.pen(colour))
+            painter.drawLine(QLineF(px, rect.top(), px, rect.bottom()))
+            if not self.labelled:
+                continue
+            width = layer.metrics.horizontalAdvance(label) + 6
+            level = next((k for k, end in enumerate(label_ends) if end < px), 0)
+            label_ends[level] = px + width
+            box = QRectF(px + 1, rect.top() + 2 + level * label_height, width, label_height)
+            painter.fillRect(box, QBrush(LABEL_FILL))
+            painter.setFont(layer.font)
+            painter.setPen(QColor(colour))
+            painter.drawText(box.topLeft() + QPointF(3, layer.metrics.ascent() + 1), label)

@@ -79,7 +79,7 @@ from console.physio.lanes import LaneRaster
 from console.physio.quality import Severity, format_rate
 from console.physio.streams import StreamDescription, StreamDirectory
 from console.qt.physio_items import LanesItem, PaintCounter, TimeAgoAxis
-from console.qt.physio_marks import MarkLayer
+from console.qt.physio_marks import MarkLayer, MarksItem, ShownMark
 
 WINDOWS_S = (5.0, 10.0, 30.0, 60.0)
 OVERLAY_MAX_CHANNELS = 4  # wider streams are drawn one lane per channel
@@ -128,7 +128,7 @@ class _Row:
     lane_scale: LaneAutoscale | None = None  # stacked: each lane's centre and span
     y_range: tuple[float, float] | None = None
     scaled_at: float = -math.inf
-    marks: list[pg.InfiniteLine] = field(default_factory=list)
+    marks: MarksItem | None = None  # paints the session's marks on this plot
     setting_range: bool = False
     lanes: LanesItem | None = None  # stacked streams: every lane drawn into one image
     next_index: int = 0  # stacked streams: running number of the next sample to draw
@@ -406,9 +406,9 @@ class PhysioPanel(QWidget):
         with the data (GUI thread)."""
         self._mark_layer.add(t, label, color, list(self._rows.values()), self.window_s)
 
-    def marks(self, uid: str) -> list[pg.InfiniteLine]:
-        """The mark lines on the plot of stream ``uid`` (GUI thread; for checks)."""
-        return list(self._rows[uid].marks)
+    def marks(self, uid: str) -> list[ShownMark]:
+        """The marks the plot of stream ``uid`` shows now (GUI thread; for checks)."""
+        return self._mark_layer.shown(self._rows[uid])
 
     def curve(self, uid: str, channel: int) -> pg.PlotDataItem:
         """The curve of one channel of a plotted stream (GUI thread; for checks and tools)."""

@@ -133,7 +133,7 @@ def test_marks_made_before_the_physiology_panel_is_built_reach_its_plots(qtbot, 
 
         qtbot.waitUntil(plotted, timeout=5000)
         slot.add_mark(pylsl.local_clock(), "marker", "#6a3d9a")
-        assert [line.label.format for line in slot.panel.marks(uid)] == ["SUDS 40", "marker"]
+        assert [mark.label for mark in slot.panel.marks(uid)] == ["SUDS 40", "marker"]
     finally:
         if slot.panel is not None:
             slot.panel.shutdown()

@@ -103,10 +103,11 @@ def test_the_curve_follows_the_data_and_marks_line_up(qtbot, panel, unique, push
     # What is drawn is what was sent, at the time it was sent (x = seconds before the frame).
     assert np.allclose(y2, pusher.signal(x2 + panel.drawn_at)[:, 0], atol=1e-3)
     panel.add_mark(pylsl.local_clock() - 1.0, "SUDS 40", "#1f5f9f")
-    lines = panel.marks(uid)
-    assert len(lines) == 1 and lines[0].label.format == "SUDS 40"
+    (mark,) = panel.marks(uid)
+    assert mark.label == "SUDS 40"
     qtbot.waitUntil(lambda: panel.frames_painted > frames + 10)
-    assert -1.2 < lines[0].value() < -1.0  # it scrolls with the data
+    (mark,) = panel.marks(uid)
+    assert -1.3 < mark.x < -1.0  # it scrolls with the data
     assert not panel.grab().isNull()
 
 
@@ -207,7 +208,7 @@ def test_marks_that_scrolled_out_leave_the_plots_and_only_the_top_plot_is_labell
     window = panel.window_s
     for uid in uids:
         assert len(panel.marks(uid)) <= 2 * (window + 1) + 2  # only what the window shows
-    labelled = [uid for uid in uids if any(getattr(line, "label", None) is not None for line in panel.marks(uid))]
+    labelled = [uid for uid in uids if any(mark.label is not None for mark in panel.marks(uid))]
     assert len(labelled) == 1
     panel.set_window(60.0)  # a wider window shows the older marks again
     # Every mark of the last 60 s by the clock now (a loaded machine took seconds to get here).
