@@ -483,6 +483,9 @@ class PhysioSlot(LaterPanel):
 # -- self-report and timeline ------------------------------------------------------------
 
 
+TIMELINE_MAX_MARKS = 2000  # markers and safety events kept on the timeline; the oldest go first
+
+
 class SelfReportPanel(QWidget):
     """Latest ratings in large type, and the session timeline: stimulus intensity as a
     step line, SUDS as points, marks as vertical lines, on the console's clock.
@@ -506,7 +509,8 @@ class SelfReportPanel(QWidget):
         self.timeline.setMinimumHeight(140)
         self.plot = None  # the pyqtgraph PlotWidget, once built
         self._intensity: list[tuple[float, float]] = []
-        self._mark_lines: list = []  # pyqtgraph InfiniteLines
+        self._marks = None  # the timeline's MarkLayer, once the plot is built
+        self._marked_plot = None
         buttons = QHBoxLayout()
         buttons.addWidget(self.suds_button)
         buttons.addWidget(self.expect_button)
@@ -543,12 +547,22 @@ class SelfReportPanel(QWidget):
         self.suds_curve = plot.plot(
             [], [], pen=pg.mkPen("#1f5f9f", width=1), symbol="o", symbolSize=8, symbolBrush="#1f5f9f", name="SUDS"
         )
+        from console.qt.marks import MarkedPlot, MarkLayer
+
+        # Every marker and safety event of the session on one item (a long session has hundreds).
+        self._marks = MarkLayer(self.font().family(), origin=self.model.started_at, max_marks=TIMELINE_MAX_MARKS)
+        self._marked_plot = MarkedPlot(plot.getPlotItem())
+        self._marks.redraw([self._marked_plot])
         self.plot = plot
         self._draw_intensity()
         self._draw_suds()
         for mark in self.model.marks:
             self._marked(mark)
         return plot
+
+    def timeline_marks(self) -> list[str]:
+        """The labels of the marks on the timeline, oldest first (GUI thread; for checks)."""
+        return [label for _, label, _ in self._marks.marks] if self._marks is not None else []
 
     def _t(self, at: float) -> float:
         return at - self.model.started_at
@@ -595,19 +609,10 @@ class SelfReportPanel(QWidget):
             self.intensity_curve.setData(list(xs), list(ys))
 
     def _marked(self, mark: Mark) -> None:
-        if mark.kind in ("stimulus", "rating") or self.plot is None:
+        if mark.kind in ("stimulus", "rating") or self._marks is None:
             return  # the intensity line and the SUDS points already show these; the rest when built
-        import pyqtgraph as pg  # already loaded: the plot is built
-
-        line = pg.InfiniteLine(
-            pos=self._t(mark.at),
-            angle=90,
-            pen=pg.mkPen(MARK_COLOURS.get(mark.kind, "#888"), width=1),
-            label=mark.label,
-            labelOpts={"position": 0.92, "color": MARK_COLOURS.get(mark.kind, "#888"), "rotateAxis": (1, 0)},
-        )
-        self.plot.addItem(line)
-        self._mark_lines.append(line)
+        self._marks.origin = self.model.started_at
+        self._marks.add(mark.at, mark.label, MARK_COLOURS.get(mark.kind, "#888"), [self._marked_plot])
 
 
 # -- event log ---------------------------------------------------------------------------

@@ -78,8 +78,8 @@ from console.physio.captions import channels_caption, plot_warning, quality_capt
 from console.physio.lanes import LaneRaster
 from console.physio.quality import Severity, format_rate
 from console.physio.streams import StreamDescription, StreamDirectory
+from console.qt.marks import MarkLayer, MarksItem, ShownMark
 from console.qt.physio_items import LanesItem, PaintCounter, TimeAgoAxis
-from console.qt.physio_marks import MarkLayer, MarksItem, ShownMark
 
 WINDOWS_S = (5.0, 10.0, 30.0, 60.0)
 OVERLAY_MAX_CHANNELS = 4  # wider streams are drawn one lane per channel
@@ -180,7 +180,7 @@ class PhysioPanel(QWidget):
         self._plotted: set[str] = set()
         self._chosen_channels: dict[str, list[int]] = {}
         self._rows: dict[str, _Row] = {}
-        self._mark_layer = MarkLayer(self.font().family(), lambda: self.clock())
+        self._mark_layer = MarkLayer(self.font().family())
         self._statuses: dict[str, StreamStatus] = {}
         self._table_uids: list[str] = []
         self._row_shown: dict[int, tuple] = {}  # what each table row shows, to skip unchanged rows
@@ -334,7 +334,7 @@ class PhysioPanel(QWidget):
         for row in self._rows.values():
             row.scaled_at = -math.inf
             self._apply_window(row)
-        self._mark_layer.redraw(list(self._rows.values()), self.window_s)
+        self._mark_layer.redraw(list(self._rows.values()))
 
     def set_plotted(self, uid: str, plotted: bool) -> None:
         """Plot (and acquire) the stream ``uid``, or stop (GUI thread). ValueError for a
@@ -404,7 +404,7 @@ class PhysioPanel(QWidget):
         """Draw a vertical line with ``label`` at console time ``t`` (``pylsl.local_clock()``,
         the clock of the samples) on every plot, now and on plots added later; it scrolls
         with the data (GUI thread)."""
-        self._mark_layer.add(t, label, color, list(self._rows.values()), self.window_s)
+        self._mark_layer.add(t, label, color, list(self._rows.values()))
 
     def marks(self, uid: str) -> list[ShownMark]:
         """The marks the plot of stream ``uid`` shows now (GUI thread; for checks)."""
@@ -779,7 +779,8 @@ class PhysioPanel(QWidget):
             row.plot.showAxis("bottom", last)
         self.empty_label.setVisible(not rows)
         self.graphics.setVisible(bool(rows))
-        self._mark_layer.redraw(rows, self.window_s)  # the top plot carries the labels
+        self._mark_layer.origin = self.clock()  # "now" until the next frame moves it on
+        self._mark_layer.redraw(rows)  # the top plot carries the labels
 
     def _build_curves(self, row: _Row) -> None:
         for curve in row.curves.values():
@@ -884,7 +885,7 @@ class PhysioPanel(QWidget):
             x = ts - now
             for c in row.channels:
                 row.curves[c].setData(x, data[:, c])
-        self._mark_layer.place(self._rows.values(), now, self.window_s)
+        self._mark_layer.place(self._rows.values(), now)
         self.drawn_at = now
         self.frames += 1
 

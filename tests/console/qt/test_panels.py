@@ -103,9 +103,9 @@ def test_the_timeline_shows_what_happened_before_it_was_built(qtbot, model):
     assert panel.plot is None
     panel.show()
     qtbot.waitUntil(lambda: panel.plot is not None, timeout=5000)
-    assert [line.label.format for line in panel._mark_lines] == ["patient closed eyes", "make safe"]
+    assert panel.timeline_marks() == ["patient closed eyes", "make safe"]
     model.mark("patient opened eyes", "marker")
-    assert panel._mark_lines[-1].label.format == "patient opened eyes"
+    assert panel.timeline_marks()[-1] == "patient opened eyes"
 
 
 def test_marks_made_before_the_physiology_panel_is_built_reach_its_plots(qtbot, tmp_path, request, unique, pushers):  # noqa: F811
@@ -133,7 +133,7 @@ def test_marks_made_before_the_physiology_panel_is_built_reach_its_plots(qtbot, 
 
         qtbot.waitUntil(plotted, timeout=5000)
         slot.add_mark(pylsl.local_clock(), "marker", "#6a3d9a")
-        assert [mark.label for mark in slot.panel.marks(uid)] == ["SUDS 40", "marker"]
+        qtbot.waitUntil(lambda: [mark.label for mark in slot.panel.marks(uid)] == ["SUDS 40", "marker"], timeout=5000)
     finally:
         if slot.panel is not None:
             slot.panel.shutdown()

@@ -1,8 +1,10 @@
-"""The session's marks (stimulus changes, SUDS answers, markers, safety events) on the
-physiology plots: a dashed vertical line per mark, labelled on the top plot only.
+"""The session's marks (stimulus changes, SUDS answers, markers, safety events) on plots: a
+dashed vertical line per mark, labelled on the first plot of a stack only. The physiology
+plots (x = seconds before "now", scrolling) and the session timeline (x = session time) use it.
 
-Each plot carries **one** item that paints all of its marks (:class:`MarksItem`): every
-frame only tells it the new "now" and repaints it, whatever the number of marks. Before, each
+Each plot carries **one** item that paints all of its marks (:class:`MarksItem`) inside the
+plot's x range: every frame only tells it the new origin and repaints it, whatever the
+number of marks (a session has hundreds; the timeline keeps all of them). Before, each
 mark was a pyqtgraph InfiniteLine per plot: every frame moved each of them (and each moved
 its label), and every new mark created one per plot and moved all the others; in the soak
 under a CPU hog that was a third of the GUI thread's time, and the GUI thread sends the
@@ -15,7 +17,7 @@ Threads: the GUI thread only.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -24,15 +26,16 @@ from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPen
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsObject
 
-MAX_MARKS = 300  # kept for plots added later and for a wider window; the oldest go first
+MAX_MARKS = 300  # kept by default (for plots added later, a wider window); the oldest go first
+NEXT_FRAME_S = 1.0  # marks this far right of the x range count as shown (see MarkLayer.shown)
 LABEL_ROWS = 3  # labels of marks close together are stacked, at most this many deep
 LABEL_FILL = QColor(252, 252, 250, 220)
 
 
 @dataclass(frozen=True)
 class ShownMark:
-    """A mark as one plot shows it: ``x`` seconds before the plots' "now", its label (None
-    where the plot carries no labels) and colour."""
+    """A mark as one plot shows it: at ``x`` (its time minus the layer's origin), its label
+    (None where the plot carries no labels) and colour."""
 
     x: float
     label: str | None
@@ -44,58 +47,67 @@ class _Row(Protocol):
     marks: MarksItem | None
 
 
+@dataclass
+class MarkedPlot:
+    """A plot on its own that shows marks (a row of one)."""
+
+    plot: pg.PlotItem
+    marks: MarksItem | None = None
+
+
 class MarkLayer:
     """The session's marks as (console time, label, colour), sorted by time, and the item on
-    each row (plot) that paints them. Rows have a ``plot`` and a ``marks`` slot for the item."""
+    each row (plot) that paints them at x = time - ``origin``. Rows have a ``plot`` and a
+    ``marks`` slot for the item."""
 
-    def __init__(self, font_family: str, clock: Callable[[], float]):
-        self.clock = clock
+    def __init__(self, font_family: str, origin: float = 0.0, max_marks: int = MAX_MARKS):
+        self.max_marks = max_marks
         self.times: list[float] = []
         self.marks: list[tuple[float, str, str]] = []
-        self.now = clock()
-        self.window_s = 10.0
+        self.origin = origin
         self.font = QFont(font_family, 8)
         self.metrics = QFontMetricsF(self.font)
         self._pens: dict[str, QPen] = {}
 
-    def add(self, t: float, label: str, colour: str, rows: list[_Row], window_s: float) -> None:
+    def add(self, t: float, label: str, colour: str, rows: list[_Row]) -> None:
         """A new mark; shown at once on every row."""
         at = bisect.bisect_right(self.times, t)
         self.times.insert(at, t)
         self.marks.insert(at, (t, label, colour))
-        if len(self.marks) > MAX_MARKS:
+        if len(self.marks) > self.max_marks:
             del self.times[0], self.marks[0]
-        self.redraw(rows, window_s)
+        self.redraw(rows)
 
-    def redraw(self, rows: list[_Row], window_s: float) -> None:
+    def redraw(self, rows: list[_Row]) -> None:
         """After the rows were re-stacked (another row is on top and carries the labels), the
-        window changed or a mark was added."""
-        self.window_s = window_s
+        x range changed or a mark was added."""
         for index, row in enumerate(rows):
             if row.marks is None or row.marks.parentItem() is not row.plot.vb:
                 row.marks = MarksItem(self, row.plot.vb)
             row.marks.labelled = index == 0
             row.marks.update()
 
-    def place(self, rows: Iterable[_Row], now: float, window_s: float) -> None:
-        """Every frame: the marks move with the data (x = seconds before ``now``)."""
-        self.now, self.window_s = now, window_s
+    def place(self, rows: Iterable[_Row], origin: float) -> None:
+        """The marks move to x = time - ``origin`` (every frame of a scrolling plot)."""
+        self.origin = origin
         for row in rows:
             if row.marks is not None:
                 row.marks.update()
 
-    def visible(self) -> range:
-        """Indexes of the marks inside the window that ends at the last frame's "now"."""
-        lo = bisect.bisect_left(self.times, self.now - self.window_s - 1.0)
-        hi = bisect.bisect_right(self.times, self.now + 1.0)
+    def between(self, x_lo: float, x_hi: float) -> range:
+        """Indexes of the marks from x_lo to x_hi."""
+        lo = bisect.bisect_left(self.times, self.origin + x_lo)
+        hi = bisect.bisect_right(self.times, self.origin + x_hi)
         return range(lo, hi)
 
     def shown(self, row: _Row) -> list[ShownMark]:
-        """What ``row``'s plot shows (for checks and tests)."""
+        """What ``row``'s plot shows, or will at its next frame: a mark made since the last
+        frame is right of a scrolling plot's "now" until then (for checks and tests)."""
         labelled = row.marks is not None and row.marks.labelled
+        x_lo, x_hi = row.plot.vb.viewRange()[0]
         return [
-            ShownMark(t - self.now, label if labelled else None, colour)
-            for t, label, colour in (self.marks[i] for i in self.visible())
+            ShownMark(t - self.origin, label if labelled else None, colour)
+            for t, label, colour in (self.marks[i] for i in self.between(x_lo, x_hi + NEXT_FRAME_S))
         ]
 
     def pen(self, colour: str) -> QPen:
@@ -130,7 +142,8 @@ class MarksItem(QGraphicsObject):
 
     def paint(self, painter: QPainter, *_: object) -> None:
         layer = self.layer
-        indexes = layer.visible()
+        x_lo, x_hi = self.view.viewRange()[0]
+        indexes = layer.between(x_lo, x_hi)
         if not indexes:
             return
         rect = self.view.boundingRect()
@@ -141,7 +154,7 @@ class MarksItem(QGraphicsObject):
         label_ends = [-1e9] * LABEL_ROWS  # right end of the last label on each text row
         for i in indexes:
             t, label, colour = layer.marks[i]
-            px = scale * (t - layer.now) + offset
+            px = scale * (t - layer.origin) + offset
             if not rect.left() - 1 <= px <= rect.right() + 1:
                 continue
             painter.setPen(layer.pen(colour))
