@@ -13,6 +13,7 @@ GUI thread only.
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from pathlib import Path
@@ -33,6 +34,7 @@ from PySide6.QtWidgets import (
 from console.core.clock import clock_text
 from console.core.colours import MARK_COLOURS
 from console.core.signals import ViewFailure, view_failures
+from console.core.stall_watch import Stall, StallWatch
 from console.physio.live_metrics import LiveMetrics, LiveReading
 from console.qt.bridge import LinkBridge
 from console.qt.clinic_panel import ClinicPanel
@@ -49,6 +51,14 @@ from protocol.timing import now
 PAIRING_EVENTS = (PairingRequested, PairingEnded, PairingWindow)
 
 MAKE_SAFE_KEYS = ("Esc", "F12")
+
+
+log = logging.getLogger("vrclinic.window")
+
+
+def _log_stall(stall: Stall) -> None:
+    """The stall watch's thread: the whole stack, for whoever reads the console's log."""
+    log.warning("GUI thread stalled %s; stack, innermost last:\n  %s", stall, "\n  ".join(stall.stack))
 
 
 class MainWindow(QMainWindow):
@@ -203,6 +213,9 @@ class MainWindow(QMainWindow):
         self.heartbeat.setTimerType(Qt.TimerType.PreciseTimer)
         self.heartbeat.timeout.connect(self._beat)
         self._last_beat = now()
+        # A late beat is said in the event log with where this thread was meanwhile.
+        self.stall_watch = StallWatch(bridge.link.config.watchdog_timeout_s / 2, on_stall=_log_stall).start()
+        self._stalls_said = 0
         self.heartbeat.start()
         self.stats_timer = QTimer(self, interval=500)
         self.stats_timer.timeout.connect(self._tick)
@@ -253,14 +266,12 @@ class MainWindow(QMainWindow):
             self.recording.offer_recovery(self, quiet, lambda text: self.statusBar().showMessage(text, 6000))
 
     def _beat(self) -> None:
-        """The heartbeat, from the GUI thread. A late tick means the window was stuck; say
-        so, because the headsets may have made their scenes calm meanwhile."""
-        t = now()
-        late = t - self._last_beat - self.bridge.link.config.heartbeat_interval_s
-        self._last_beat = t
+        """The heartbeat, from the GUI thread. A late tick means the window was stuck: the
+        stall watch says so (in :meth:`_tick`), because the headsets may have made their
+        scenes calm meanwhile."""
+        self._last_beat = now()
         self.bridge.link.beat()
-        if late > self.bridge.link.config.watchdog_timeout_s / 2:
-            self.model.note("error", "", f"the console window was unresponsive for {late * 1000:.0f} ms")
+        self.stall_watch.tick()
 
     # -- actions ----------------------------------------------------------------------
     @Slot()
@@ -275,6 +286,11 @@ class MainWindow(QMainWindow):
         self.marker_note.clear()
 
     # -- from the link ----------------------------------------------------------------
+    def _say_stalls(self) -> None:
+        stalls, self._stalls_said = self.stall_watch.since(self._stalls_said)
+        for stall in stalls:
+            self.model.note("error", "", f"the console window was unresponsive for {stall}")
+
     @Slot(object)
     def on_link_event(self, event: object) -> None:
         if isinstance(event, PAIRING_EVENTS):
@@ -318,6 +334,7 @@ class MainWindow(QMainWindow):
     # -- upkeep -----------------------------------------------------------------------
     def _tick(self) -> None:
         self.model.refresh_link_stats()
+        self._say_stalls()
         self.clock.setText(clock_text(self.model.elapsed()))
         if self.live is not None and self.live.problem:
             self.arousal.setText(f"Live metrics paused: {self.live.problem}")
@@ -393,6 +410,7 @@ class MainWindow(QMainWindow):
         # hear "closed", not a silence their watchdogs judge.
         self.heartbeat.stop()
         self.bridge.link.beat()
+        self.stall_watch.close()
         self._stop_hearing_failures()
         if self.live is not None:
             self.live.on_reading = None
