@@ -10,17 +10,22 @@ Threads:
   to every headset among them) get their turn in between;
 - the decoder thread (``vrclinic-mirror``) takes the newest frame of a headset from the
   link (latest wins: frames that arrived meanwhile were already replaced), decodes the JPEG
-  into a QImage (QImage, unlike QPixmap, may be built outside the GUI thread) and emits it;
+  into a QImage (QImage, unlike QPixmap, may be built outside the GUI thread) and emits it.
+  It decodes with Pillow, which lets go of the GIL while it decodes: Qt's own decoder
+  (``QImage.fromData``) holds it for the whole 10-15 ms of a 1280 px frame, and under a CPU
+  hog the GUI thread, waiting for the GIL to run its heartbeat, stalled behind it;
 - receivers connected to :attr:`event` and :attr:`frame` are slots of QObjects living in
   the GUI thread, so Qt queues the calls into that thread.
 """
 
 from __future__ import annotations
 
+import io
 import threading
 from collections import deque
 from collections.abc import Callable
 
+from PIL import Image
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 from PySide6.QtGui import QImage
 
@@ -28,6 +33,24 @@ from protocol.link import ConsoleLink, LinkConfig, LinkEvent, MirrorFrameReady
 from protocol.timing import now
 
 SLICE_S = 0.02  # the longest the GUI thread spends on link events before its other work
+MAX_MIRROR_SIDE = 8192  # px: a frame said to be larger is refused before it is decoded
+
+
+def decode_jpeg(jpeg: bytes) -> QImage | None:
+    """A mirror frame's JPEG as an RGB QImage, or None if it is not a JPEG we can show (not
+    one, damaged, or absurdly large: the size is read from its header before anything is
+    allocated). Any thread; the decoding itself runs without the GIL."""
+    try:
+        with Image.open(io.BytesIO(jpeg), formats=("JPEG",)) as picture:
+            width, height = picture.size
+            if not (0 < width <= MAX_MIRROR_SIDE and 0 < height <= MAX_MIRROR_SIDE):
+                return None
+            picture.load()  # the decoding, without the GIL
+            rgb = picture if picture.mode == "RGB" else picture.convert("RGB")
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+        return None
+    data = rgb.tobytes()
+    return QImage(data, width, height, 3 * width, QImage.Format.Format_RGB888).copy()  # owns its pixels
 
 
 class LinkBridge(QObject):
@@ -112,8 +135,8 @@ class LinkBridge(QObject):
                 item = self.link.take_mirror_frame(name)
                 if item is None:
                     continue
-                image = QImage.fromData(item.frame.jpeg, "JPG")
-                if image.isNull():
+                image = decode_jpeg(item.frame.jpeg)
+                if image is None:
                     self.decode_errors += 1
                     continue
                 self.frame.emit(name, image, item.captured_at_local, item.received_at, item.frame.seq)

@@ -180,6 +180,11 @@ def run(seconds: float, say: Callable[[str], None], tmp: Path, hog_nice: int = 0
                 for name, v in trips.items()
                 for r in v
             ][:20],
+            # Where the console's GUI thread was when its heartbeat loop stood still (its stall
+            # watch), in the order they came.
+            console_stalls=[line.split("stalled ", 1)[1] for line in console.lines if "GUI thread stalled" in line][
+                :20
+            ],
             trips_before_soak=before,
             unexpected_byes=byes,
             physiology=names,

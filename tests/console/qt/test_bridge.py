@@ -60,3 +60,38 @@ def test_mirror_frames_arrive_decoded_in_the_gui_thread(qtbot, sims):
         assert receiver.threads == {QThread.currentThread()}  # this test runs in the GUI thread
     finally:
         bridge.close()
+
+
+def jpeg_of(width: int, height: int, colour: tuple[int, int, int], quality: int = 90) -> bytes:
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (width, height), colour).save(buffer, format="JPEG", quality=quality)
+    return buffer.getvalue()
+
+
+def test_a_mirror_jpeg_is_decoded_to_the_picture_it_holds():
+    from console.qt.bridge import decode_jpeg
+
+    image = decode_jpeg(jpeg_of(320, 180, (200, 40, 40)))
+    assert image is not None and (image.width(), image.height()) == (320, 180)
+    pixel = image.pixelColor(160, 90)
+    assert abs(pixel.red() - 200) < 8 and abs(pixel.green() - 40) < 8 and abs(pixel.blue() - 40) < 8
+
+
+def test_what_a_hostile_engine_sends_as_a_mirror_jpeg_is_refused_not_shown():
+    from console.qt.bridge import MAX_MIRROR_SIDE, decode_jpeg
+
+    whole = jpeg_of(320, 180, (10, 120, 10))
+    assert decode_jpeg(b"") is None
+    assert decode_jpeg(b"not a jpeg at all" * 100) is None
+    assert decode_jpeg(whole[: len(whole) // 2]) is None  # cut short
+    # A header that claims a picture larger than any headset sends: refused before allocating.
+    marker = whole.index(b"\xff\xc0")  # start of frame: length(2) precision(1) height(2) width(2)
+    huge = bytearray(whole)
+    big = (MAX_MIRROR_SIDE + 1).to_bytes(2, "big")
+    huge[marker + 5 : marker + 7] = big
+    huge[marker + 7 : marker + 9] = big
+    assert decode_jpeg(bytes(huge)) is None
