@@ -20,6 +20,9 @@ if TYPE_CHECKING:
     from PySide6.QtWidgets import QWidget
 
 
+GIL_SWITCH_INTERVAL_S = 0.001  # Python's default: 0.005 (see run_console)
+
+
 def run_console(
     bind: str,
     *,
@@ -64,6 +67,11 @@ def run_console(
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("vrclinic")
     app.setStyle("Fusion")
+    # The GUI thread's work is many short Python calls from Qt (every plot item's paint, every
+    # slot), each of which must take the GIL back from the console's other threads (LSL
+    # inlets, link, mirror decoder); with Python's default 5 ms switch interval, a frame of
+    # such calls on a loaded machine waited long enough to stall the heartbeats.
+    sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
     try:
         # The console's key pair and its paired headsets: who may connect (before any window).
         keys, devices = link_identity(data_dir())

@@ -36,21 +36,48 @@ SLICE_S = 0.02  # the longest the GUI thread spends on link events before its ot
 MAX_MIRROR_SIDE = 8192  # px: a frame said to be larger is refused before it is decoded
 
 
-def decode_jpeg(jpeg: bytes) -> QImage | None:
+SOURCE_SIZE = "vrclinic-source-size"  # QImage text: the frame's own size, "WxH", when shown smaller
+
+
+def decode_jpeg(jpeg: bytes, fit: tuple[int, int] | None = None) -> QImage | None:
     """A mirror frame's JPEG as an RGB QImage, or None if it is not a JPEG we can show (not
     one, damaged, or absurdly large: the size is read from its header before anything is
-    allocated). Any thread; the decoding itself runs without the GIL."""
+    allocated). With ``fit`` (width, height), no larger than that, aspect kept: the JPEG is
+    decoded at a reduced scale where it can be (much less work) and resized here, so that the
+    GUI thread paints it as it is instead of scaling it smoothly in every paint; the frame's
+    own size is then in the image's text ``SOURCE_SIZE``. Any thread; the decoding and
+    resizing run without the GIL."""
     try:
         with Image.open(io.BytesIO(jpeg), formats=("JPEG",)) as picture:
             width, height = picture.size
             if not (0 < width <= MAX_MIRROR_SIDE and 0 < height <= MAX_MIRROR_SIDE):
                 return None
-            picture.load()  # the decoding, without the GIL
+            target = None
+            if fit is not None and fit[0] > 0 and fit[1] > 0:
+                scale = min(fit[0] / width, fit[1] / height)
+                if scale < 1.0:
+                    target = (max(1, round(width * scale)), max(1, round(height * scale)))
+                    picture.draft("RGB", target)  # decode at 1/2, 1/4 or 1/8 where that still covers it
+            picture.load()  # the decoding
             rgb = picture if picture.mode == "RGB" else picture.convert("RGB")
+            if target is not None and rgb.size != target:
+                rgb = rgb.resize(target, Image.Resampling.BILINEAR)
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
         return None
     data = rgb.tobytes()
-    return QImage(data, width, height, 3 * width, QImage.Format.Format_RGB888).copy()  # owns its pixels
+    image = QImage(data, rgb.width, rgb.height, 3 * rgb.width, QImage.Format.Format_RGB888).copy()  # owns its pixels
+    if target is not None:
+        image.setText(SOURCE_SIZE, f"{width}x{height}")
+    return image
+
+
+def source_size(image: QImage) -> tuple[int, int]:
+    """The size of the frame ``image`` was decoded from (see :func:`decode_jpeg`)."""
+    text = image.text(SOURCE_SIZE)
+    if text:
+        width, _, height = text.partition("x")
+        return int(width), int(height)
+    return image.width(), image.height()
 
 
 class LinkBridge(QObject):
@@ -77,6 +104,9 @@ class LinkBridge(QObject):
         self.longest_backlog = 0  # most events waiting at once (a flood shows here)
         self._events_waiting.connect(self._deliver)
         self.link = ConsoleLink(config, on_event=self._from_link_thread, accepting=accepting)
+        # The size the mirror is shown at (set by the GUI thread, read by the decoder): frames
+        # are decoded to it. None: as they come.
+        self.mirror_size: tuple[int, int] | None = None
         self._decoder = threading.Thread(target=self._decode_loop, name="vrclinic-mirror", daemon=True)
         self._decoder.start()
 
@@ -135,7 +165,7 @@ class LinkBridge(QObject):
                 item = self.link.take_mirror_frame(name)
                 if item is None:
                     continue
-                image = decode_jpeg(item.frame.jpeg)
+                image = decode_jpeg(item.frame.jpeg, self.mirror_size)
                 if image is None:
                     self.decode_errors += 1
                     continue
@@ -143,7 +173,7 @@ class LinkBridge(QObject):
                 tap = self.frame_tap
                 if tap is not None:
                     at = item.captured_at_local if item.captured_at_local is not None else item.received_at
-                    tap(name, item.frame.jpeg, at, image.width(), image.height())
+                    tap(name, item.frame.jpeg, at, *source_size(image))
 
     def close(self) -> None:
         """GUI thread, at exit: say bye to the headsets and close the socket, then stop decoding

@@ -205,6 +205,7 @@ class MainWindow(QMainWindow):
             live.on_reading = self.reading_ready.emit
         bridge.event.connect(self.on_link_event)
         bridge.frame.connect(self.on_frame)
+        self.mirror.canvas.resized.connect(lambda w, h: setattr(bridge, "mirror_size", (w, h)))
         model.headset_changed.connect(self._headsets_changed)
         model.marked.connect(self._marked)
 

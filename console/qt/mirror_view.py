@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections import deque
 
 from PySide6.QtCore import QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QFont, QImage, QPainter
+from PySide6.QtGui import QColor, QFont, QImage, QPainter, QResizeEvent
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
+from console.qt.bridge import source_size
 from protocol import messages
 from protocol.timing import now
 
@@ -21,7 +22,11 @@ RATES = (5.0, 10.0, 15.0, 24.0, 30.0)
 
 
 class MirrorCanvas(QWidget):
-    """Paints the frame letterboxed, with frame age and fps in a corner."""
+    """Paints the frame letterboxed, with frame age and fps in a corner. ``resized`` says the
+    size in device pixels, at which frames are best decoded (then painted as they are, not
+    scaled in every paint)."""
+
+    resized = Signal(int, int)
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -54,15 +59,23 @@ class MirrorCanvas(QWidget):
     def has_signal(self) -> bool:
         return self.image is not None and not self.lost_text and now() - self.received_at <= NO_SIGNAL_AFTER_S
 
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        ratio = self.devicePixelRatioF()
+        self.resized.emit(round(self.width() * ratio), round(self.height() * ratio))
+
     def paintEvent(self, _event: object) -> None:
         p = QPainter(self)
         p.fillRect(self.rect(), QColor("#1d2126"))
         if self.image is not None:
-            iw, ih = self.image.width(), self.image.height()
+            ratio = self.devicePixelRatioF()
+            iw, ih = self.image.width() / ratio, self.image.height() / ratio
             scale = min(self.width() / iw, self.height() / ih)
             w, h = iw * scale, ih * scale
             target = QRectF((self.width() - w) / 2, (self.height() - h) / 2, w, h)
-            p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
+            # A frame decoded to this size is drawn as it is; scaling smoothly (a frame from
+            # before a resize) costs the GUI thread milliseconds per paint.
+            p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, abs(scale - 1.0) > 0.01)
             p.drawImage(target, self.image)
         font = QFont(self.font())
         if not self.has_signal:
@@ -77,7 +90,8 @@ class MirrorCanvas(QWidget):
             p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, f"NO SIGNAL\n{why}")
             return
         age_ms = (now() - self.captured_at) * 1000 if self.captured_at is not None else None
-        text = f"{self.fps:4.1f} fps · {self.image.width()}×{self.image.height()}"
+        width, height = source_size(self.image)
+        text = f"{self.fps:4.1f} fps · {width}×{height}"
         if age_ms is not None:
             text += f" · frame {age_ms:.0f} ms old"
         p.setFont(font)

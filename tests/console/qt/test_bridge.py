@@ -95,3 +95,15 @@ def test_what_a_hostile_engine_sends_as_a_mirror_jpeg_is_refused_not_shown():
     huge[marker + 5 : marker + 7] = big
     huge[marker + 7 : marker + 9] = big
     assert decode_jpeg(bytes(huge)) is None
+
+
+def test_a_mirror_jpeg_is_decoded_to_the_size_it_is_shown_at_and_remembers_its_own():
+    from console.qt.bridge import decode_jpeg, source_size
+
+    image = decode_jpeg(jpeg_of(1280, 720, (40, 40, 200)), fit=(400, 400))
+    assert image is not None and (image.width(), image.height()) == (400, 225)  # aspect kept
+    assert source_size(image) == (1280, 720)  # what the headset sent, for the fps/size caption
+    pixel = image.pixelColor(200, 112)
+    assert abs(pixel.blue() - 200) < 10 and pixel.red() < 60
+    small = decode_jpeg(jpeg_of(320, 180, (40, 40, 200)), fit=(1000, 1000))  # never enlarged
+    assert small is not None and (small.width(), small.height()) == (320, 180) and source_size(small) == (320, 180)

@@ -90,9 +90,14 @@ def test_a_stalled_gui_thread_stops_the_heartbeats_and_the_scene_goes_calm(qtbot
 
 def test_the_mirror_shows_frames_at_the_chosen_size(qtbot, window):
     qtbot.waitUntil(lambda: window.mirror.canvas.has_signal, timeout=5000)
-    assert window.mirror.canvas.image.width() == 640
+    from console.qt.bridge import source_size
+
+    assert source_size(window.mirror.canvas.image)[0] == 640  # what the headset sends
     window.mirror.size_box.setCurrentIndex(window.mirror.size_box.findData(320))
-    qtbot.waitUntil(lambda: window.mirror.canvas.image.width() == 320, timeout=5000)
+    qtbot.waitUntil(lambda: source_size(window.mirror.canvas.image)[0] == 320, timeout=5000)
+    # Decoded no larger than it is shown: the GUI thread paints it without scaling.
+    canvas = window.mirror.canvas
+    assert canvas.image.width() <= canvas.width() * canvas.devicePixelRatioF() + 1
 
 
 def test_marker_with_a_note_reaches_the_headset_and_the_log(qtbot, window):
