@@ -76,6 +76,7 @@ from console.physio.acquisition import Acquisition, StreamStatus
 from console.physio.autoscale import MIN_SPAN, LaneAutoscale, overlay_range
 from console.physio.captions import channels_caption, plot_warning, quality_caption, time_label
 from console.physio.lanes import LaneRaster
+from console.physio.pacing import FramePacer
 from console.physio.quality import Severity, format_rate
 from console.physio.streams import StreamDescription, StreamDirectory
 from console.qt.marks import MarkLayer, MarksItem, ShownMark
@@ -186,7 +187,7 @@ class PhysioPanel(QWidget):
         self._row_shown: dict[int, tuple] = {}  # what each table row shows, to skip unchanged rows
         self._updating_table = False
         self.frames = 0  # plot updates done by the timer
-        self._next_frame = 0.0
+        self.pacer = FramePacer(refresh_hz)
         self.drawn_at = 0.0  # console time of the latest plot update: x = 0 on the plots
         self._time_label = ""
         self._rescaled_in_frame = -1
@@ -313,7 +314,7 @@ class PhysioPanel(QWidget):
     def set_refresh_rate(self, hz: float) -> None:
         """Plot refresh rate in Hz (30–60 is plenty; GUI thread)."""
         self.refresh_hz = hz
-        self._next_frame = 0.0
+        self.pacer.set_rate(hz)
         # Qt timers count whole milliseconds (16 ms is 62.5 Hz, 17 ms 58.8 Hz): tick at
         # twice the rate and draw when a frame is due, which holds the rate asked for.
         self._plot_timer.start(max(1, int(500.0 / hz)))
@@ -478,6 +479,8 @@ class PhysioPanel(QWidget):
         self._update_table(found)
         hosts = self.directory.known_hosts()
         status = self.directory.status
+        if self.pacer.busy(self.clock()):
+            status += f" Plots slowed to {self.pacer.busy_hz:g} frames a second: this computer is busy."
         self.status_label.setText(status)
         if hosts:
             self.host_label.setText("Known hosts: " + "; ".join(f"{h}: {s}" for h, s in hosts.items()))
@@ -866,11 +869,8 @@ class PhysioPanel(QWidget):
     def _refresh_plots(self) -> None:
         """The plot timer: new data into every curve, marks moved with it (GUI thread)."""
         now = self.clock()
-        if not self._rows or now < self._next_frame:
+        if not self.pacer.due(now) or not self._rows:
             return
-        period = 1.0 / self.refresh_hz
-        # Keep the cadence; after a stall, start afresh rather than rush to catch up.
-        self._next_frame = self._next_frame + period if now - self._next_frame < period else now + period
         for row in self._rows.values():
             if not row.channels:
                 continue

@@ -4,6 +4,7 @@ the stream table and on the plots."""
 from __future__ import annotations
 
 import os
+import time
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -215,3 +216,15 @@ def test_marks_that_scrolled_out_leave_the_plots_and_only_the_top_plot_is_labell
     shown = sum(1 for k in range(200) if now - 100 + k / 2 >= pylsl.local_clock() - 60)
     assert shown > 60
     assert all(len(panel.marks(uid)) >= shown for uid in uids)
+
+
+def test_a_held_up_gui_thread_slows_the_plots_and_says_so(qtbot, panel, unique, pushers):  # noqa: F811
+    """The GUI thread also sends the heartbeats: when it falls behind, the plots draw fewer
+    frames, and the technician reads why."""
+    pusher = pushers(unique("ECG"), stream_type="ECG", rate=250.0)
+    qtbot.waitUntil(lambda: uid_of(panel, pusher.name) in panel.plotted_uids(), timeout=5000)
+    frames = panel.frames
+    qtbot.waitUntil(lambda: panel.frames > frames + 5)
+    time.sleep(0.4)  # the event loop held up (this test runs on the GUI thread)
+    qtbot.waitUntil(lambda: "Plots slowed to 15 frames a second" in panel.status_label.text(), timeout=3000)
+    assert panel.pacer.busy_episodes >= 1
