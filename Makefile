@@ -36,7 +36,7 @@ endif
 # waiting (simulated sessions, other processes), not computing (2 workers: 3m14, 4: 2m10 here).
 # `make test` is everything (CI runs it); `make test-fast` leaves out the tests marked slow
 # (real-time sessions, other processes) for the edit-test loop.
-PYTEST_PARALLEL := -n 4 --dist loadgroup --no-loadscope-reorder
+PYTEST_PARALLEL := -n 4 --dist worksteal
 
 test: $(STAMP)
 	@packaging/system-deps.sh test

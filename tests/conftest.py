@@ -230,52 +230,29 @@ def recorded_demo(_recorded_demo_holder: RecordedDemo) -> tuple[Path, subprocess
     return _recorded_demo_holder.folder, _recorded_demo_holder.result()
 
 
-SLOW_S = 5.0  # a slow test's expected length when it gives none (pytest.mark.slow(seconds=N))
-FAST_S = 0.3
-
-
-def _expected_s(item: pytest.Item) -> float:
-    slow = item.get_closest_marker("slow")
-    if slow is None:
-        return FAST_S
-    return float(slow.kwargs.get("seconds", SLOW_S))
-
-
-def _module_fixtures(item: pytest.Item) -> bool:
-    """Whether the test uses a fixture set up once per module (a compiled C# package, a
-    recording read back): its module's tests then run on one worker, which sets it up once."""
-    info = getattr(item, "_fixtureinfo", None)
-    if info is None:
-        return False
-    return any(d.scope == "module" for defs in info.name2fixturedefs.values() for d in defs)
-
-
-@pytest.hookimpl(tryfirst=True)  # before -m deselects by marker, and before xdist reads the groups
+@pytest.hookimpl(tryfirst=True)  # before -m deselects by marker
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """A test that reads the recorded demo waits for a real-time session: it is slow.
 
-    Then the order in which the workers (``--dist loadgroup``, in collection order) take the
-    tests: the longest first, so that they start at once instead of finishing last (the
-    longest-processing-time-first rule); a module with module fixtures is one unit (marked
-    ``xdist_group``), placed by its whole length; the tests that read the recorded demo at
-    the end, by when it is recorded."""
+    Then the order: modules with slow tests first, so that on several workers the long ones
+    start early instead of finishing last; modules that read the recorded demo at the end,
+    by when it is recorded. A module's tests stay together and in order (module fixtures)."""
     for item in items:
         if "recorded_demo" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.slow)
-    units: dict[str, list[pytest.Item]] = {}
+    slow, demo = set(), set()
     for item in items:
         module = item.nodeid.split("::")[0]
-        if _module_fixtures(item):
-            item.add_marker(pytest.mark.xdist_group(module))
-            units.setdefault(module, []).append(item)
-        else:
-            units[item.nodeid] = [item]
+        if "recorded_demo" in getattr(item, "fixturenames", ()):
+            demo.add(module)
+        elif item.get_closest_marker("slow") is not None:
+            slow.add(module)
 
-    def rank(unit: list[pytest.Item]) -> tuple[bool, float]:
-        reads_demo = any("recorded_demo" in getattr(i, "fixturenames", ()) for i in unit)
-        return reads_demo, -sum(_expected_s(i) for i in unit)
+    def rank(item: pytest.Item) -> int:
+        module = item.nodeid.split("::")[0]
+        return 2 if module in demo else 0 if module in slow else 1
 
-    items[:] = [item for unit in sorted(units.values(), key=rank) for item in unit]  # stable sort
+    items.sort(key=rank)  # stable: the order within each rank is pytest's
 
 
 def wait_until(

@@ -152,17 +152,14 @@ def it_reviews_reports_and_exports(installed: Installed, recorded: Path) -> None
     assert picture.read_bytes().startswith(b"\x89PNG")
 
 
-@pytest.mark.slow(seconds=120)
-def test_the_installed_wheel_works_from_outside_the_checkout(tmp_path, _recorded_demo_holder):
+def test_the_installed_wheel_works_from_outside_the_checkout(tmp_path, recorded_demo):
     # One test, not four sharing a fixture: under pytest-xdist each worker would build and
-    # install its own copy. It asks for the recorded demo only once installed (the recording
-    # runs meanwhile), so that it starts with the run's first tests, not after the demo.
+    # install its own copy.
     installed = install_wheel(tmp_path)
     the_wheel_holds_the_data_the_code_reads(installed)
     it_runs_from_the_new_environment_with_the_locked_versions(installed)
     version_and_protocol_check_work(installed)
     it_records(installed)
-    _recorded_demo_holder.start_if_first()
-    folder, demo = _recorded_demo_holder.folder, _recorded_demo_holder.result()
+    folder, demo = recorded_demo
     assert demo.returncode == 0, demo.stderr[-2000:]
     it_reviews_reports_and_exports(installed, folder)

@@ -47,7 +47,7 @@ def failures(report: dict) -> dict[str, str]:
 
 
 @pytest.mark.timeout(150)
-@pytest.mark.slow(seconds=60)
+@pytest.mark.slow
 def test_the_reference_client_passes_every_check():
     code, report = run_suite(REFERENCE)
     assert not failures(report), failures(report)
@@ -113,7 +113,7 @@ def test_a_broken_client_fails_the_check_for_its_fault(fault, check, words):
 
 
 @pytest.mark.timeout(150)
-@pytest.mark.slow(seconds=60)
+@pytest.mark.slow
 def test_a_client_that_keeps_the_spec_passes_every_check():
     """The broken clients' base, with no fault: the suite can be passed (whatever stage the
     reference client is at), so every broken client fails for its one fault alone."""
@@ -330,7 +330,7 @@ GODOT_PROJECT = ROOT / "unity_bridge" / "godot" / "godot3_test_project"
     reason="godot3-server (headless Godot 3) is not installed: sudo apt-get install godot3-server",
 )
 @pytest.mark.timeout(240)
-@pytest.mark.slow(seconds=60)
+@pytest.mark.slow
 def test_the_godot_client_passes_every_check(tmp_path):
     """The Godot addon (its Godot 3 variant, run headless) is held to the same suite."""
     home = {name: str(tmp_path / name.lower()) for name in ("XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME")}

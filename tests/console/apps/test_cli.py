@@ -23,7 +23,7 @@ def vrclinic(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
     )
 
 
-@pytest.mark.slow(seconds=25)
+@pytest.mark.slow
 def test_demo_runs_and_writes_a_screenshot_of_a_busy_window(tmp_path):
     shot = tmp_path / "demo.png"
     result = vrclinic("demo", "--duration", "12", "--screenshot", str(shot), "--port", str(free_port()), timeout=90)

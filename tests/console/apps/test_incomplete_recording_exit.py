@@ -25,7 +25,7 @@ def vrclinic(*args: str) -> subprocess.CompletedProcess:
     )
 
 
-@pytest.mark.slow(seconds=50)
+@pytest.mark.slow
 def test_report_export_and_review_exit_3_on_a_damaged_recording_and_0_on_a_whole_one(tmp_path):
     whole = short_recording(tmp_path / "whole")
     cut = short_recording(tmp_path / "cut")

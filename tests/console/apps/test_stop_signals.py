@@ -44,7 +44,6 @@ def a_crashed_session(sessions: Path) -> Path:
     return folder
 
 
-@pytest.mark.slow(seconds=19)
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
 def test_a_stop_signal_closes_the_console_as_quit_does(tmp_path, monkeypatch, sig):
     home, record = tmp_path / "home", tmp_path / "session"

@@ -22,7 +22,7 @@ def test_the_index_is_the_mean_excess_over_baseline_and_names_the_strongest_driv
     assert arousal({"hr_bpm": None, "scl_us": None, "scr_per_min": None}, base) == (None, "")
 
 
-@pytest.mark.slow(seconds=28)
+@pytest.mark.slow
 def test_baseline_then_arousal_follows_the_simulated_patients_heart(unique):  # noqa: F811
     level = FixedArousal(0.0)
     sim = PhysioSimulator(unique("live"), arousal=level, seed=5)

@@ -47,7 +47,6 @@ def test_a_bad_window_is_an_error_in_words_and_the_process_goes_on(process, rest
     assert bpm is not None and 40 < bpm < 100
 
 
-@pytest.mark.slow(seconds=28)
 @pytest.mark.timeout(240)  # three NeuroKit imports in a niced process: minutes on a saturated machine
 def test_a_killed_process_is_replaced_on_the_next_request(resting):  # noqa: F811
     p = MetricsProcess()

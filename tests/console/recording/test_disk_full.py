@@ -60,7 +60,6 @@ def fill(disk: Path, leave_mb: float) -> Path:
     return filler
 
 
-@pytest.mark.slow(seconds=45)
 def test_a_disk_that_fills_up_is_said_once_and_recording_goes_on_when_space_is_back(small_disk):
     from console.core.clock import clock_text
     from console.recording.recorder import SessionOutlets, SessionRecording
