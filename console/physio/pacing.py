@@ -16,7 +16,7 @@ Threads: whichever one thread owns the plots (the GUI thread); no locking.
 from __future__ import annotations
 
 BUSY_HZ = 15.0
-LATE_S = 0.05  # a plot timer tick this much later than its interval: the event loop was held up
+LATE_S = 0.1  # a plot timer tick this much later than its interval: the event loop was held up
 HOLD_S = 2.0
 
 

@@ -480,7 +480,10 @@ class PhysioPanel(QWidget):
         hosts = self.directory.known_hosts()
         status = self.directory.status
         if self.pacer.busy(self.clock()):
-            status += f" Plots slowed to {self.pacer.busy_hz:g} frames a second: this computer is busy."
+            status += (
+                f" Plots slowed to {self.pacer.busy_hz:g} frames a second: this computer is busy, "
+                "and the headsets' link comes first."
+            )
         self.status_label.setText(status)
         if hosts:
             self.host_label.setText("Known hosts: " + "; ".join(f"{h}: {s}" for h, s in hosts.items()))
