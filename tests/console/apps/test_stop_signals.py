@@ -107,6 +107,9 @@ def test_the_recorder_process_ignores_signals_meant_for_the_console(tmp_path):
     recorder = SessionRecorder(tmp_path)
     try:
         recorder.start([resolve(pusher.name)])
+        # Samples in the file first (a loaded machine takes a while to start the process).
+        size = recorder.path.stat().st_size if recorder.path.exists() else 0
+        wait_until(lambda: recorder.path.exists() and recorder.path.stat().st_size > size + 2000, 30, "samples")
         time.sleep(1.0)
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             os.kill(recorder._proc.pid, sig)
