@@ -337,6 +337,11 @@ class EngineClient:
         if self.state == EngineState.CLOSED:
             return []
         events: list[EngineEvent] = []
+        # Read first (SPEC §6): the engine's own loop may have been away (a long frame, a
+        # scene load, a starved CPU) while the console's beats waited in the socket; the
+        # watchdog judges the console only after them. Beats sent too long ago do not count
+        # (SPEC §5), so a console that was silent still trips it.
+        self._catch_up(events)
         deadline = now() + timeout
         while True:
             t = now()
@@ -468,16 +473,6 @@ class EngineClient:
         if self.state != EngineState.CONNECTED:
             return
         silent = self._clock.silent_for(t)
-        if silent is not None and silent > self.watchdog_timeout_s and not self.console_gone:
-            # The engine's own loop may have been away (a long frame, a scene load, a starved
-            # CPU) while the console's beats waited in the socket: read them before judging
-            # the console. Beats sent too long ago do not count (SPEC §5), so a console that
-            # was silent still trips it.
-            self._catch_up(events)
-            if self.state != EngineState.CONNECTED:
-                return
-            t = now()
-            silent = self._clock.silent_for(t)
         if silent is not None and silent > self.watchdog_timeout_s and not self.console_gone:
             self._trip(f"no heartbeat from the console for {silent * 1000:.0f} ms", silent, t, events)
         if silent is not None and silent > self.lost_after_s:

@@ -307,15 +307,7 @@ class SecretStore:
         tmp = f".{name}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | os.O_CLOEXEC
         try:
-            fd = os.open(tmp, flags, 0o600, dir_fd=dir_fd)
-            try:
-                os.fchmod(fd, 0o600)  # whatever the umask
-                view = memoryview(value)
-                while view:
-                    view = view[os.write(fd, view) :]
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+            _write_synced(os.open(tmp, flags, 0o600, dir_fd=dir_fd), value)
             kept = True
             try:
                 if exclusive:
@@ -364,6 +356,13 @@ def _create_exclusive(dir_fd: int, name: str, value: bytes) -> bool:
         fd = os.open(name, flags, 0o600, dir_fd=dir_fd)
     except FileExistsError:
         return False
+    _write_synced(fd, value)
+    return True
+
+
+def _write_synced(fd: int, value: bytes) -> None:
+    """Write all of ``value`` to the new file ``fd``, readable by its owner only whatever
+    the umask, on disk before this returns; closes ``fd``."""
     try:
         os.fchmod(fd, 0o600)
         view = memoryview(value)
@@ -372,7 +371,6 @@ def _create_exclusive(dir_fd: int, name: str, value: bytes) -> bool:
         os.fsync(fd)
     finally:
         os.close(fd)
-    return True
 
 
 def _check_name(name: str) -> None:

@@ -104,9 +104,8 @@ class LinkBridge(QObject):
         self.longest_backlog = 0  # most events waiting at once (a flood shows here)
         self._events_waiting.connect(self._deliver)
         self.link = ConsoleLink(config, on_event=self._from_link_thread, accepting=accepting)
-        # The size the mirror is shown at (set by the GUI thread, read by the decoder): frames
-        # are decoded to it. None: as they come.
-        self.mirror_size: tuple[int, int] | None = None
+        # The size the mirror is shown at (see set_mirror_size): frames are decoded to it.
+        self._mirror_size: tuple[int, int] | None = None
         self._decoder = threading.Thread(target=self._decode_loop, name="vrclinic-mirror", daemon=True)
         self._decoder.start()
 
@@ -135,6 +134,11 @@ class LinkBridge(QObject):
             early, self._early, self._open = self._early, [], True
         for event in early:
             self.event.emit(event)
+
+    def set_mirror_size(self, width: int, height: int) -> None:
+        """GUI thread: the mirror is shown at ``width`` x ``height`` device pixels; the decoder
+        thread decodes the next frames to that size (a tuple, replaced whole: no lock)."""
+        self._mirror_size = (width, height)
 
     @Slot()
     def _deliver(self) -> None:
@@ -165,7 +169,7 @@ class LinkBridge(QObject):
                 item = self.link.take_mirror_frame(name)
                 if item is None:
                     continue
-                image = decode_jpeg(item.frame.jpeg, self.mirror_size)
+                image = decode_jpeg(item.frame.jpeg, self._mirror_size)
                 if image is None:
                     self.decode_errors += 1
                     continue

@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from console.session.devices import DeviceList, DeviceListError
+from console.session.devices import Device, DeviceList, DeviceListError
 from protocol.link import (
     PAIRING_OPEN_S,
     ConsoleLink,
@@ -147,20 +147,20 @@ class DevicesDialog(QDialog):
                 self.table.setItem(row, column, item)
         self._selection_changed()
 
-    def _selected_key(self) -> str | None:
+    def _selected(self) -> Device | None:
+        """The paired headset whose row is selected, if any."""
         items = self.table.selectedItems()
-        return items[0].data(Qt.ItemDataRole.UserRole) if items else None
+        key = items[0].data(Qt.ItemDataRole.UserRole) if items else None
+        return self.devices.get(key) if key else None
 
     def _selection_changed(self) -> None:
-        key = self._selected_key()
-        device = self.devices.get(key) if key else None
+        device = self._selected()
         self.rename_button.setEnabled(device is not None and not device.revoked)
         self.revoke_button.setEnabled(device is not None and not device.revoked)
 
     @Slot()
     def rename_selected(self) -> None:
-        key = self._selected_key()
-        device = self.devices.get(key) if key else None
+        device = self._selected()
         if device is None:
             return
         name, ok = QInputDialog.getText(self, "Rename headset", "New name (shown to therapists):", text=device.name)
@@ -172,8 +172,7 @@ class DevicesDialog(QDialog):
 
     @Slot()
     def revoke_selected(self) -> None:
-        key = self._selected_key()
-        device = self.devices.get(key) if key else None
+        device = self._selected()
         if device is None:
             return
         answer = QMessageBox.question(

@@ -46,7 +46,6 @@ from console.qt.style import STYLE
 from console.session.devices import DeviceList
 from console.session.model import Mark, SessionModel
 from protocol.link import HeadsetState, PairingEnded, PairingRequested, PairingWindow
-from protocol.timing import now
 
 PAIRING_EVENTS = (PairingRequested, PairingEnded, PairingWindow)
 
@@ -205,7 +204,7 @@ class MainWindow(QMainWindow):
             live.on_reading = self.reading_ready.emit
         bridge.event.connect(self.on_link_event)
         bridge.frame.connect(self.on_frame)
-        self.mirror.canvas.resized.connect(lambda w, h: setattr(bridge, "mirror_size", (w, h)))
+        self.mirror.canvas.resized.connect(bridge.set_mirror_size)
         model.headset_changed.connect(self._headsets_changed)
         model.marked.connect(self._marked)
 
@@ -213,7 +212,6 @@ class MainWindow(QMainWindow):
         self.heartbeat = QTimer(self, interval=interval_ms)
         self.heartbeat.setTimerType(Qt.TimerType.PreciseTimer)
         self.heartbeat.timeout.connect(self._beat)
-        self._last_beat = now()
         # A late beat is said in the event log with where this thread was meanwhile.
         self.stall_watch = StallWatch(bridge.link.config.watchdog_timeout_s / 2, on_stall=_log_stall).start()
         self._stalls_said = 0
@@ -270,7 +268,6 @@ class MainWindow(QMainWindow):
         """The heartbeat, from the GUI thread. A late tick means the window was stuck: the
         stall watch says so (in :meth:`_tick`), because the headsets may have made their
         scenes calm meanwhile."""
-        self._last_beat = now()
         self.bridge.link.beat()
         self.stall_watch.tick()
 

@@ -29,7 +29,7 @@ from PySide6.QtWidgets import QGraphicsItem, QGraphicsObject
 MAX_MARKS = 300  # kept by default (for plots added later, a wider window); the oldest go first
 NEXT_FRAME_S = 1.0  # marks this far right of the x range count as shown (see MarkLayer.shown)
 LABEL_ROWS = 3  # labels of marks close together are stacked, at most this many deep
-LABEL_FILL = QColor(252, 252, 250, 220)
+LABEL_BRUSH = QBrush(QColor(252, 252, 250, 220))
 
 
 @dataclass(frozen=True)
@@ -82,7 +82,7 @@ class MarkLayer:
         """After the rows were re-stacked (another row is on top and carries the labels), the
         x range changed or a mark was added."""
         for index, row in enumerate(rows):
-            if row.marks is None or row.marks.parentItem() is not row.plot.vb:
+            if row.marks is None:  # a row's plot is made once: its item too
                 row.marks = MarksItem(self, row.plot.vb)
             row.marks.labelled = index == 0
             row.marks.update()
@@ -152,6 +152,7 @@ class MarksItem(QGraphicsObject):
         painter.setClipRect(rect)
         label_height = layer.metrics.height() + 2
         label_ends = [-1e9] * LABEL_ROWS  # right end of the last label on each text row
+        painter.setFont(layer.font)
         for i in indexes:
             t, label, colour = layer.marks[i]
             px = scale * (t - layer.origin) + offset
@@ -165,7 +166,6 @@ class MarksItem(QGraphicsObject):
             level = next((k for k, end in enumerate(label_ends) if end < px), 0)
             label_ends[level] = px + width
             box = QRectF(px + 1, rect.top() + 2 + level * label_height, width, label_height)
-            painter.fillRect(box, QBrush(LABEL_FILL))
-            painter.setFont(layer.font)
+            painter.fillRect(box, LABEL_BRUSH)
             painter.setPen(QColor(colour))
             painter.drawText(box.topLeft() + QPointF(3, layer.metrics.ascent() + 1), label)

@@ -311,9 +311,13 @@ class PhysioPanel(QWidget):
         """How many times the plot canvas has been painted (GUI thread)."""
         return self._paints.count
 
+    @property
+    def refresh_hz(self) -> float:
+        """Frames a second the plots draw when the GUI thread keeps up (GUI thread)."""
+        return self.pacer.rate_hz
+
     def set_refresh_rate(self, hz: float) -> None:
         """Plot refresh rate in Hz (30–60 is plenty; GUI thread)."""
-        self.refresh_hz = hz
         self.pacer.set_rate(hz)
         # Qt timers count whole milliseconds (16 ms is 62.5 Hz, 17 ms 58.8 Hz): tick at
         # twice the rate and draw when a frame is due, which holds the rate asked for.

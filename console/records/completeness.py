@@ -126,6 +126,16 @@ class _Short(_Bad):
     """A chunk that would need more bytes than the file has."""
 
 
+def _past_time_stamp(buf: mmap.mmap, pos: int, end: int) -> int:
+    """Where a sample's values start: past its time stamp field ([0 or 8][8 bytes if 8])."""
+    if pos >= end:
+        raise _Bad("a samples chunk shorter than its samples")
+    flag = buf[pos]
+    if flag not in (0, 8):
+        raise _Bad("a sample with a time stamp field of neither 0 nor 8 bytes")
+    return pos + 1 + flag
+
+
 def _varlen(buf: mmap.mmap, pos: int, size: int) -> tuple[int, int]:
     """An XDF variable-length integer at ``pos``: (value, position after it)."""
     if pos >= size:
@@ -243,20 +253,10 @@ class _Walker:
                 if not any(buf[rest : end : 1 + value]):
                     return
             for _ in range(count):
-                if pos >= end:
-                    raise _Bad("a samples chunk shorter than its samples")
-                flag = buf[pos]
-                if flag not in (0, 8):
-                    raise _Bad("a sample with a time stamp field of neither 0 nor 8 bytes")
-                pos += 1 + flag + value
+                pos = _past_time_stamp(buf, pos, end) + value
         else:  # strings: [0 or 8][time stamp if 8] then per channel [length][bytes]
             for _ in range(count):
-                if pos >= end:
-                    raise _Bad("a samples chunk shorter than its samples")
-                flag = buf[pos]
-                if flag not in (0, 8):
-                    raise _Bad("a sample with a time stamp field of neither 0 nor 8 bytes")
-                pos += 1 + flag
+                pos = _past_time_stamp(buf, pos, end)
                 for _ch in range(channels):
                     n, pos = _varlen(buf, pos, end)
                     pos += n

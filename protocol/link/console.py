@@ -757,6 +757,16 @@ class ConsoleLink:
                 return True
         return False
 
+    def _refused_for_version(self, sock: zmq.Socket, routing_id: bytes, hello: messages.Hello) -> bool:
+        """A hello of another major version: told bye (why, and which side to update) and
+        reported; True if so."""
+        refusal = self._version_refusal(hello)
+        if refusal is None:
+            return False
+        self._send_to_route(sock, routing_id, messages.Bye(reason=messages.ByeReason.VERSION_MISMATCH, text=refusal))
+        self._emit(PeerRefused(hello.name, "version_mismatch", refusal))
+        return True
+
     def _version_refusal(self, hello: messages.Hello) -> str | None:
         proto = codec.PROTO
         if hello.protocol_major == proto.major:
@@ -772,12 +782,7 @@ class ConsoleLink:
 
     def _on_hello(self, routing_id: bytes, key: str, hello: messages.Hello, t: float) -> None:
         """A hello on the encrypted port, from the holder of ``key`` (libzmq checked it)."""
-        refusal = self._version_refusal(hello)
-        if refusal:
-            self._send_to_route(
-                self._router, routing_id, messages.Bye(reason=messages.ByeReason.VERSION_MISMATCH, text=refusal)
-            )
-            self._emit(PeerRefused(hello.name, "version_mismatch", refusal))
+        if self._refused_for_version(self._router, routing_id, hello):
             return
         name = self._paired_name(key)
         if name is not None:
@@ -831,12 +836,7 @@ class ConsoleLink:
 
     def _on_insecure_hello(self, routing_id: bytes, hello: messages.Hello, t: float) -> None:
         """A hello on the lab bench's unencrypted port: identity is only the name it claims."""
-        refusal = self._version_refusal(hello)
-        if refusal:
-            self._send_to_route(
-                self._insecure, routing_id, messages.Bye(reason=messages.ByeReason.VERSION_MISMATCH, text=refusal)
-            )
-            self._emit(PeerRefused(hello.name, "version_mismatch", refusal))
+        if self._refused_for_version(self._insecure, routing_id, hello):
             return
         peer = self._peers.get(hello.name)
         if peer is not None and peer.key is not None:

@@ -93,6 +93,10 @@ class Link:
         self.made.append(name)
         _run("ip", "-n", name, "link", "set", "lo", "up")
 
+    def _veth(self, ns: str, dev: str, peer_ns: str, peer: str) -> None:
+        """A veth pair: ``dev`` in namespace ``ns``, its other end ``peer`` in ``peer_ns``."""
+        _run("ip", "-n", ns, "link", "add", dev, "type", "veth", "peer", "name", peer, "netns", peer_ns)
+
     def _end(self, ns: str, dev: str, address: str | None) -> None:
         if address:
             _run("ip", "-n", ns, "addr", "add", f"{address}/24", "dev", dev)
@@ -102,21 +106,7 @@ class Link:
         self._ns(self.console_ns)
         self._ns(self.headset_ns)
         if force != "wire":
-            _run(
-                "ip",
-                "-n",
-                self.console_ns,
-                "link",
-                "add",
-                "vfc",
-                "type",
-                "veth",
-                "peer",
-                "name",
-                "vfh",
-                "netns",
-                self.headset_ns,
-            )
+            self._veth(self.console_ns, "vfc", self.headset_ns, "vfh")
             self._end(self.console_ns, "vfc", CONSOLE_ADDRESS)
             self._end(self.headset_ns, "vfh", HEADSET_ADDRESS)
             probe = [self._tc(ns, dev, "add", "delay", "0ms", check=False) for ns, dev in self._ends()]
@@ -137,36 +127,8 @@ class Link:
             _run(
                 "ip", "netns", "exec", ns, "sh", "-c", "echo 1 > /proc/sys/net/ipv6/conf/all/disable_ipv6", check=False
             )
-        _run(
-            "ip",
-            "-n",
-            self.console_ns,
-            "link",
-            "add",
-            "vfc",
-            "type",
-            "veth",
-            "peer",
-            "name",
-            "wc",
-            "netns",
-            self.wire_ns,
-        )
-        _run(
-            "ip",
-            "-n",
-            self.headset_ns,
-            "link",
-            "add",
-            "vfh",
-            "type",
-            "veth",
-            "peer",
-            "name",
-            "wh",
-            "netns",
-            self.wire_ns,
-        )
+        self._veth(self.console_ns, "vfc", self.wire_ns, "wc")
+        self._veth(self.headset_ns, "vfh", self.wire_ns, "wh")
         self._end(self.console_ns, "vfc", CONSOLE_ADDRESS)
         self._end(self.headset_ns, "vfh", HEADSET_ADDRESS)
         for dev in ("wc", "wh"):
