@@ -15,6 +15,7 @@ from console.session.model import SessionModel
 from protocol import security
 from protocol.link import LinkConfig
 from protocol.security import EngineKeys, KeyPair
+from tests.conftest import LOADED_MACHINE_WATCHDOG_S
 from unity_bridge.client import EngineClient, EngineState, Refused
 
 
@@ -41,7 +42,9 @@ class Headset:
 @pytest.fixture
 def window(qtbot, tmp_path):
     devices = DeviceList(tmp_path / "devices.json")
-    bridge = LinkBridge(LinkConfig(bind="tcp://127.0.0.1:*", session_id="devices-test"))
+    bridge = LinkBridge(
+        LinkConfig(bind="tcp://127.0.0.1:*", session_id="devices-test", watchdog_timeout_s=LOADED_MACHINE_WATCHDOG_S)
+    )
     win = MainWindow(SessionModel(bridge.link), bridge, devices=devices)
     qtbot.addWidget(win)
     win.show()

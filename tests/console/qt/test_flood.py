@@ -24,7 +24,7 @@ from console.session.model import SessionModel
 from protocol.link import LinkConfig
 from protocol.security import write_keys_file
 from protocol.timing import now
-from tests.conftest import pair_engine
+from tests.conftest import LOADED_MACHINE_WATCHDOG_S, pair_engine
 from tests.console.qt.test_busy_store import HeadsetProcess
 
 pytestmark = pytest.mark.slow
@@ -64,14 +64,16 @@ def rss_mb() -> float:
 
 @pytest.fixture
 def window(qtbot, tmp_path):
-    # The good headsets' watchdog at 1.5 s (as in test_busy_store): this runs beside other
-    # tests on 2 cores, where the process itself may be starved for half a second; what is
-    # asserted is behaviour, and the gap is printed (timing belongs to make bench/faults).
+    # The good headsets' watchdog for a loaded machine (see tests/conftest.py); the gap is
+    # printed (timing belongs to make bench/faults).
     # The input budget at 200 messages a second (500 by default): the budget is counted as the
     # link thread reads, and a link thread slowed by the tests beside it may read the flood at
     # less than 500 a second; what is asserted is the drop, not how fast this machine reads.
     config = LinkConfig(
-        bind="tcp://127.0.0.1:*", session_id="flood-test", watchdog_timeout_s=1.5, max_messages_per_s=200.0
+        bind="tcp://127.0.0.1:*",
+        session_id="flood-test",
+        watchdog_timeout_s=LOADED_MACHINE_WATCHDOG_S,
+        max_messages_per_s=200.0,
     )
     bridge = LinkBridge(config)
     model = SessionModel(bridge.link, presets_path=tmp_path / "presets.json")

@@ -13,11 +13,14 @@ from console.qt.main_window import MainWindow
 from console.session.model import SessionModel
 from protocol import messages
 from protocol.link import HeadsetState, LinkConfig
+from tests.conftest import LOADED_MACHINE_WATCHDOG_S
 
 
 @pytest.fixture
 def window(qtbot, sims, tmp_path):
-    bridge = LinkBridge(LinkConfig(bind="tcp://127.0.0.1:*", session_id="gui-test"))
+    bridge = LinkBridge(
+        LinkConfig(bind="tcp://127.0.0.1:*", session_id="gui-test", watchdog_timeout_s=LOADED_MACHINE_WATCHDOG_S)
+    )
     model = SessionModel(bridge.link, presets_path=tmp_path / "presets.json")
     win = MainWindow(model, bridge)
     qtbot.addWidget(win)
@@ -82,7 +85,7 @@ def test_a_lost_headset_is_impossible_to_miss(qtbot, window):
 
 def test_a_stalled_gui_thread_stops_the_heartbeats_and_the_scene_goes_calm(qtbot, window):
     """If the window freezes, the patient must not stay under a stimulus nobody controls."""
-    time.sleep(1.0)  # this test runs in the GUI thread: nothing in the window can run now
+    time.sleep(LOADED_MACHINE_WATCHDOG_S + 1.0)  # this test runs in the GUI thread: nothing in the window can run
     trips = [why for _, why in window.sim.sim.safe_events if why.startswith("watchdog")]
     assert trips, "the headset did not notice the frozen console"
     qtbot.waitUntil(lambda: any(e.kind == "safety" and "watchdog" in e.text for e in window.model.log), timeout=5000)

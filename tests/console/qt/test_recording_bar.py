@@ -16,13 +16,16 @@ from console.records import recorded
 from console.records.store import SessionStore, default_path
 from console.session.model import SessionModel
 from protocol.link import LinkConfig
+from tests.conftest import LOADED_MACHINE_WATCHDOG_S
 
 pytest.importorskip("pyxdf")
 
 
 @pytest.fixture
 def window(qtbot, sims, tmp_path, request):
-    bridge = LinkBridge(LinkConfig(bind="tcp://127.0.0.1:*", session_id="record-test"))
+    bridge = LinkBridge(
+        LinkConfig(bind="tcp://127.0.0.1:*", session_id="record-test", watchdog_timeout_s=LOADED_MACHINE_WATCHDOG_S)
+    )
     model = SessionModel(bridge.link, presets_path=tmp_path / "presets.json")
     outlets = SessionOutlets(model, prefix=f"rec-{request.node.name[:20]}-{id(model)}")
     controller = RecordingController(model, tmp_path / "home", outlets, list, settle_s=0.5)

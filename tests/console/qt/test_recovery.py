@@ -22,7 +22,7 @@ from console.records import recorded
 from console.records.store import SessionStore, default_path
 from console.session.model import SessionModel
 from protocol.link import LinkConfig
-from tests.conftest import free_port, lsl_config, wait_until
+from tests.conftest import LOADED_MACHINE_WATCHDOG_S, free_port, lsl_config, wait_until
 
 pytest.importorskip("pyxdf")
 pytestmark = pytest.mark.slow  # a demo recorded for some seconds, then killed -9
@@ -104,7 +104,9 @@ def test_a_killed_console_loses_at_most_the_last_second_and_the_files_open(kille
 def test_the_next_start_offers_recovery_and_recovers(qtbot, killed_session, monkeypatch):
     home, folder, _killed_at = killed_session
     monkeypatch.setenv("VRCLINIC_HOME", str(home))
-    bridge = LinkBridge(LinkConfig(bind="tcp://127.0.0.1:*", session_id="recovery-test"))
+    bridge = LinkBridge(
+        LinkConfig(bind="tcp://127.0.0.1:*", session_id="recovery-test", watchdog_timeout_s=LOADED_MACHINE_WATCHDOG_S)
+    )
     model = SessionModel(bridge.link, presets_path=home / "presets.json")
     controller = RecordingController(model, home, SessionOutlets(model, prefix="recovery-test"), list)
     window = MainWindow(model, bridge, recording=RecordingBar(controller))
