@@ -386,12 +386,16 @@ class SessionRecorder:
         proc, self._proc = self._proc, None
         if proc is None:
             raise RecordingError("Not recording.")
+        assert proc.stdin is not None
         try:
-            assert proc.stdin is not None
             proc.stdin.write("stop\n")
-            proc.stdin.close()
         except OSError:
             pass  # it ended already; its last words are in the queue
+        finally:
+            # Closed whatever happened: left open, the pipe was reported (and failed a test)
+            # wherever the garbage collector happened to find it.
+            with contextlib.suppress(OSError):
+                proc.stdin.close()
         deadline = time.monotonic() + timeout
         while True:
             event = self._next_event(max(0.1, deadline - time.monotonic()))
