@@ -87,7 +87,10 @@ class Ours:
     """Our link to an engine process; the caller's loop also sends the heartbeats."""
 
     def __init__(self, engine: str) -> None:
-        self.link = ConsoleLink(LinkConfig(bind="tcp://127.0.0.1:*"))
+        # Round trips back to back, thousands a second: over the input budget a headset gets
+        # (500 messages a second), which would drop the answers as a flood. The budget is not
+        # what is measured here; a slider sends a few dozen a second.
+        self.link = ConsoleLink(LinkConfig(bind="tcp://127.0.0.1:*", max_messages_per_s=1e6))
         Heartbeats.links.append(self.link)
         self.name = engine
         if engine == "sim":
