@@ -1,7 +1,7 @@
 """The console as a therapist meets it.
 
 - ``slider_to_applied_p95_ms``: a slider moved in the window -> the simulated headset
-  applies it -> the applied value is shown back next to the slider; against a bare pyzmq
+  applies it -> the applied value is shown back next to the slider; against a bare pyzmq (CURVE)
   round trip measured in the same run (the floor any networked control pays).
 - ``console_start_s``: process start to the first painted console window; against the
   same for a bare Qt window (Python + PySide6 start-up, the floor).
@@ -109,7 +109,7 @@ def slider_round_trips() -> list[float]:
 
 
 def run() -> dict[str, dict]:
-    bare = Bare()
+    bare = Bare(curve=True)  # the link is CURVE: so is the floor
     try:
         floor = [bare.round_trip(i) for i in range(2000)]
     finally:

@@ -56,7 +56,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tests.bench.common import result
+from tests.bench.common import console_stalls, result
 
 DURATION_S = 60.0
 ACTION_EVERY_S = 12.0  # the therapist uses the store this often (stop + start recording, save a plan)
@@ -282,6 +282,7 @@ def session(busy: bool, duration_s: float, tmp: Path, env: dict[str, str]) -> di
         "watchdog_trips": sum(t < received[-1] for t in listener.trips),
         "store_actions": actions,
         "store_lines": store_lines[-5:],
+        "console_stalls": console_stalls(log),
     }
 
 
@@ -307,6 +308,7 @@ def run(duration_s: float = DURATION_S) -> dict[str, dict]:
             "seconds": m["seconds"],
             "headset_watchdog_trips": m["watchdog_trips"],
             "therapist_store_actions": m["store_actions"],
+            "console_stalls": m["console_stalls"],  # where its GUI thread stood still (its stall watch)
         }
 
     out = {

@@ -3,8 +3,10 @@
 The floor and ours run interleaved in blocks, so that the machine's noise falls on both
 alike:
 
-- ``bare``: a bare pyzmq ROUTER sends a msgpack map to a DEALER echo process and waits for
-  it back (the floor);
+- ``bare_curve``: a bare pyzmq ROUTER sends a msgpack map to a DEALER echo process over
+  ZeroMQ CURVE and waits for it back (the floor: the link is CURVE since protocol 1.1, and
+  encryption is the transport's cost, not our code's);
+- ``bare``: the same unencrypted (the floor before protocol 1.1, kept for comparison);
 - ``ours``: ConsoleLink.send() in the caller's thread -> link thread -> our Python engine
   client in its own process (answering at once, like the echo) -> link thread -> the
   event in the caller's thread: codec, link and client, both ends, both thread hand-overs;
@@ -33,7 +35,10 @@ WARMUP = 300
 
 ECHO_PEER = """
 import sys, msgpack, zmq
-ctx = zmq.Context(); s = ctx.socket(zmq.DEALER); s.connect(sys.argv[1]); s.send(b"ready")
+ctx = zmq.Context(); s = ctx.socket(zmq.DEALER)
+if len(sys.argv) > 2:  # CURVE, to the server key given
+    s.curve_publickey, s.curve_secretkey = zmq.curve_keypair(); s.curve_serverkey = sys.argv[2].encode()
+s.connect(sys.argv[1]); s.send(b"ready")
 while True:
     m = msgpack.unpackb(s.recv())
     if m.get("type") == "stop": break
@@ -57,11 +62,20 @@ class Heartbeats:
 
 
 class Bare:
-    def __init__(self) -> None:
+    """A bare pyzmq round trip to an echo process; ``curve``: encrypted as our link is (no
+    ZAP handler: the bare socket admits any key)."""
+
+    def __init__(self, curve: bool = False) -> None:
         self.ctx = zmq.Context()
         self.router = self.ctx.socket(zmq.ROUTER)
+        server_key: list[str] = []
+        if curve:
+            public, secret = zmq.curve_keypair()
+            self.router.curve_server = True
+            self.router.curve_secretkey, self.router.curve_publickey = secret, public
+            server_key.append(public.decode("ascii"))
         port = self.router.bind_to_random_port("tcp://127.0.0.1")
-        self.peer = subprocess.Popen([sys.executable, "-c", ECHO_PEER, f"tcp://127.0.0.1:{port}"])
+        self.peer = subprocess.Popen([sys.executable, "-c", ECHO_PEER, f"tcp://127.0.0.1:{port}", *server_key])
         self.rid, _ = self.router.recv_multipart()
         self.payload = {"type": "set_parameter", "id": 0, "name": "distance", "value": 1.0, "ramp_s": 0.0}
 
@@ -144,11 +158,17 @@ class Ours:
 
 
 def run() -> dict[str, dict]:
-    samples: dict[str, list[float]] = {"bare": [], "ours": [], "sim": []}
-    # The floor and ours interleaved, then the simulated headset on its own (its idle
-    # render thread and scene clock would otherwise disturb the other two).
-    for group in (("bare", "ours"), ("sim",)):
-        sides = {key: (Bare() if key == "bare" else Ours("echo-engine" if key == "ours" else "sim")) for key in group}
+    samples: dict[str, list[float]] = {"bare": [], "bare_curve": [], "ours": [], "sim": []}
+    makers = {
+        "bare": Bare,
+        "bare_curve": lambda: Bare(curve=True),
+        "ours": lambda: Ours("echo-engine"),
+        "sim": lambda: Ours("sim"),
+    }
+    # The floors and ours interleaved, then the simulated headset on its own (its idle
+    # render thread and scene clock would otherwise disturb the others).
+    for group in (("bare", "bare_curve", "ours"), ("sim",)):
+        sides = {key: makers[key]() for key in group}
         try:
             for side in sides.values():
                 for i in range(WARMUP):
@@ -160,22 +180,30 @@ def run() -> dict[str, dict]:
             for side in sides.values():
                 side.close()
     us = 1e6
-    bare, ours, sim = samples["bare"], samples["ours"], samples["sim"]
+    bare, curve, ours, sim = samples["bare"], samples["bare_curve"], samples["ours"], samples["sim"]
     out = {
         "bare_zmq_rtt_p50_us": result(pct(bare, 50) * us, "us"),
         "bare_zmq_rtt_p99_us": result(pct(bare, 99) * us, "us"),
+        "bare_zmq_curve_rtt_p50_us": result(pct(curve, 50) * us, "us"),
+        "bare_zmq_curve_rtt_p99_us": result(pct(curve, 99) * us, "us"),
         "control_rtt_p50_us": result(pct(ours, 50) * us, "us"),
         "control_rtt_p99_us": result(pct(ours, 99) * us, "us"),
-        "control_rtt_ratio": result(pct(ours, 99) / pct(bare, 99), "x", floor="bare_zmq_rtt_p99_us", goal="<= 1.5"),
-        "control_rtt_ratio_p50": result(pct(ours, 50) / pct(bare, 50), "x", floor="bare_zmq_rtt_p50_us"),
+        "control_rtt_ratio": result(
+            pct(ours, 99) / pct(curve, 99), "x", floor="bare_zmq_curve_rtt_p99_us", goal="<= 1.5"
+        ),
+        "control_rtt_ratio_p50": result(pct(ours, 50) / pct(curve, 50), "x", floor="bare_zmq_curve_rtt_p50_us"),
+        "control_rtt_ratio_unencrypted": result(pct(ours, 99) / pct(bare, 99), "x", floor="bare_zmq_rtt_p99_us"),
         "control_rtt_sim_p50_us": result(pct(sim, 50) * us, "us", engine="simulated headset"),
         "control_rtt_sim_p99_us": result(pct(sim, 99) * us, "us", engine="simulated headset"),
     }
     v = {k: r["value"] for k, r in out.items()}
     print(
         f"control round trip p50 {v['control_rtt_p50_us']:.0f} us, p99 {v['control_rtt_p99_us']:.0f} us; "
-        f"bare pyzmq p50 {v['bare_zmq_rtt_p50_us']:.0f} us, p99 {v['bare_zmq_rtt_p99_us']:.0f} us; "
+        f"bare pyzmq with CURVE p50 {v['bare_zmq_curve_rtt_p50_us']:.0f} us, "
+        f"p99 {v['bare_zmq_curve_rtt_p99_us']:.0f} us; "
         f"ratio p99 {v['control_rtt_ratio']:.2f} (goal <= 1.5), p50 {v['control_rtt_ratio_p50']:.2f}; "
+        f"bare pyzmq unencrypted p99 {v['bare_zmq_rtt_p99_us']:.0f} us "
+        f"(ratio {v['control_rtt_ratio_unencrypted']:.2f}); "
         f"through the simulated headset p50 {v['control_rtt_sim_p50_us']:.0f} us, "
         f"p99 {v['control_rtt_sim_p99_us']:.0f} us",
         flush=True,

@@ -51,3 +51,9 @@ def stop(proc: subprocess.Popen) -> None:
         proc.wait(5)
     except subprocess.TimeoutExpired:
         proc.kill()
+
+
+def console_stalls(lines: list[str], most: int = 20) -> list[str]:
+    """Where a console's GUI thread was when its heartbeat loop stood still, from the console's
+    output (its stall watch's warnings: "GUI thread stalled 620 ms in file.py:887 in f; ...")."""
+    return [line.split("stalled ", 1)[1].split(";", 1)[0] for line in lines if "GUI thread stalled" in line][:most]

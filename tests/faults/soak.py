@@ -63,7 +63,7 @@ def warmup_s(seconds: float) -> float:
 
 def run(seconds: float, say: Callable[[str], None], tmp: Path, hog_nice: int = 0, eeg: bool = True) -> dict[str, dict]:
     """The soak, its files in the folder ``tmp`` (made here); its figures for bench-results.json."""
-    from tests.bench.common import result
+    from tests.bench.common import console_stalls, result
 
     home = tmp / "home"
     home.mkdir(parents=True)
@@ -182,9 +182,7 @@ def run(seconds: float, say: Callable[[str], None], tmp: Path, hog_nice: int = 0
             ][:20],
             # Where the console's GUI thread was when its heartbeat loop stood still (its stall
             # watch), in the order they came.
-            console_stalls=[line.split("stalled ", 1)[1] for line in console.lines if "GUI thread stalled" in line][
-                :20
-            ],
+            console_stalls=console_stalls(console.lines),
             trips_before_soak=before,
             unexpected_byes=byes,
             physiology=names,
