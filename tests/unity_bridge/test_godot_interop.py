@@ -577,6 +577,19 @@ def test_a_keys_file_others_can_read_is_refused(godot, tmp_path):
     assert "can be read by other users" in out and f"chmod 600 {path}" in out, out
 
 
+def test_a_keys_file_whose_name_the_shell_would_expand_is_still_checked(godot, tmp_path):
+    """Godot 3 runs stat through the shell: a name holding $ or ` made stat fail, and the
+    check was skipped (a random key in the name did it once in the suite)."""
+    own = KeyPair.generate()
+    path = tmp_path / "keys-@$E1#`a`.json"
+    security.write_keys_file(path, EngineKeys(own, KeyPair.generate().public))
+    path.chmod(0o644)
+    proc = godot("--console", "tcp://127.0.0.1:5555", "--name", "x", "--keys", str(path))
+    out, _ = proc.communicate(timeout=20)
+    assert proc.returncode == 2, out
+    assert "can be read by other users" in out, out
+
+
 def test_pairing_with_the_real_console(godot, tmp_path):
     """A headset with no keys file: it makes its key pair (a private file that the console's
     own reader accepts), asks the pairing port for the console's key, shows the same code

@@ -35,6 +35,9 @@ func load_or_create(p_path: String) -> void:
 		save()
 		return
 	var mode := _permissions(p_path)
+	if mode == UNKNOWN_PERMISSIONS:  # fail closed: a file we cannot check may be anyone's
+		problem = "cannot check who may read the keys file %s (it holds a secret key); check that it exists and run  chmod 600  on it" % ProjectSettings.globalize_path(p_path)
+		return
 	if mode >= 0 and (mode & 0x3f) != 0:  # any bit of group or others (0o077)
 		var where := ProjectSettings.globalize_path(p_path)
 		problem = "the keys file %s can be read by other users of this computer; it holds a secret key: run  chmod 600 %s  and try again" % [where, where]
@@ -158,8 +161,12 @@ static func _write_text(p_path: String, text: String) -> bool:
 const POSIX_DESKTOPS = ["X11", "Server", "OSX", "macOS", "Linux", "FreeBSD", "NetBSD", "OpenBSD", "BSD", "LinuxBSD"]
 
 
+const UNKNOWN_PERMISSIONS = -2
+
+
 # The file's permission bits where the file system has them (Linux, macOS, BSD desktops),
-# else -1 (Android's private storage, Windows: nothing to check here).
+# UNKNOWN_PERMISSIONS if they cannot be read there, else -1 (Android's private storage,
+# Windows: nothing to check here).
 static func _permissions(p_path: String) -> int:
 	if not (OS.get_name() in POSIX_DESKTOPS):
 		return -1
@@ -183,3 +190,5 @@ static func _make_private(p_path: String) -> bool:
 		return true
 	var flags := FileAccess.UNIX_READ_OWNER | FileAccess.UNIX_WRITE_OWNER
 	return FileAccess.set_unix_permissions(ProjectSettings.globalize_path(p_path), flags) == OK
+
+

@@ -35,6 +35,9 @@ func load_or_create(p_path: String) -> void:
 		save()
 		return
 	var mode := _permissions(p_path)
+	if mode == UNKNOWN_PERMISSIONS:  # fail closed: a file we cannot check may be anyone's
+		problem = "cannot check who may read the keys file %s (it holds a secret key); check that it exists and run  chmod 600  on it" % ProjectSettings.globalize_path(p_path)
+		return
 	if mode >= 0 and (mode & 0x3f) != 0:  # any bit of group or others (0o077)
 		var where := ProjectSettings.globalize_path(p_path)
 		problem = "the keys file %s can be read by other users of this computer; it holds a secret key: run  chmod 600 %s  and try again" % [where, where]
@@ -161,17 +164,22 @@ static func _write_text(p_path: String, text: String) -> bool:
 const POSIX_DESKTOPS = ["X11", "Server", "OSX", "macOS", "Linux", "FreeBSD", "NetBSD", "OpenBSD", "BSD", "LinuxBSD"]
 
 
+const UNKNOWN_PERMISSIONS = -2
+
+
 # The file's permission bits where the file system has them (Linux, macOS, BSD desktops),
-# else -1 (Android's private storage, Windows: nothing to check here).
+# UNKNOWN_PERMISSIONS if they cannot be read there, else -1 (Android's private storage,
+# Windows: nothing to check here).
 static func _permissions(p_path: String) -> int:
 	if not (OS.get_name() in POSIX_DESKTOPS):
 		return -1
 	var output := []
 	var args := ["-f", "%Lp"] if OS.get_name() == "OSX" else ["-c", "%a"]
-	args.append(ProjectSettings.globalize_path(p_path))
+	args.append(_shell_quoted(ProjectSettings.globalize_path(p_path)))
 	if OS.execute("stat", args, true, output) != 0 or output.size() == 0:
-		return -1
-	return _octal(str(output[0]).strip_edges())
+		return UNKNOWN_PERMISSIONS
+	var mode := _octal(str(output[0]).strip_edges())
+	return mode if mode >= 0 else UNKNOWN_PERMISSIONS
 
 
 static func _octal(text: String) -> int:
@@ -190,4 +198,11 @@ static func _make_private(p_path: String) -> bool:
 	if not (OS.get_name() in POSIX_DESKTOPS):
 		return true
 	var output := []
-	return OS.execute("chmod", ["600", ProjectSettings.globalize_path(p_path)], true, output) == 0
+	return OS.execute("chmod", ["600", _shell_quoted(ProjectSettings.globalize_path(p_path))], true, output) == 0
+
+
+# Godot 3 runs a blocking OS.execute with output through the shell, each argument inside
+# double quotes: there $, `, \ and " are still special (a keys file named keys-a$b.json
+# made stat fail, and the check was skipped). Escaped, the path reaches stat as it is.
+static func _shell_quoted(text: String) -> String:
+	return text.replace("\\", "\\\\").replace("\"", "\\\"").replace("$", "\\$").replace("`", "\\`")
