@@ -101,6 +101,11 @@ class LaneAutoscale:
     The work is spread over frames: :meth:`step` measures a few lanes per call, and the new
     scale is published (:attr:`centers`, :attr:`spans`) when every lane has been measured
     once, so that the lanes change together and a redraw follows at most once per round.
+
+    A scale first measured on a window that is still filling rests on few columns, and its
+    hysteresis then holds a span that can sit just under the growth threshold, to cross it
+    by chance seconds later: :meth:`settle` measures the first full window once without
+    hysteresis, so that the one late adjustment comes when the window fills, not at random.
     """
 
     def __init__(self, lanes: int, *, auto: bool = True, fixed_span: float | None = None):
@@ -112,6 +117,7 @@ class LaneAutoscale:
         self.has_span = np.zeros(lanes, dtype=bool)  # the lane's span came from its signal or the user
         self.has_center = np.zeros(lanes, dtype=bool)
         self.rounds = 0  # rounds completed
+        self.settled = False  # measured once, without hysteresis, on a full window
         self._cursor = 0  # next lane to measure in this round
         self._next = self._published()
 
@@ -162,9 +168,21 @@ class LaneAutoscale:
         return self._publish()
 
     def rescale_all(self, lo: np.ndarray, hi: np.ndarray, shown: np.ndarray) -> bool:
-        """A whole round at once (the first data, a new window): True when anything changed."""
+        """A whole round at once (the first data, a new window): True when anything changed.
+        The window is filling again, so it will be settled again once full."""
         self.restart()
+        self.settled = False
         return self.step(lo, hi, shown, self.lanes)
+
+    def settle(self, lo: np.ndarray, hi: np.ndarray, shown: np.ndarray) -> bool:
+        """A whole round at once on the first full window, each lane's centre and (when
+        automatic) span taken from its signal without hysteresis: True when anything changed."""
+        if shown.sum() < 2:
+            return False
+        self.restart()
+        self._judge(slice(0, self.lanes), lo[shown], hi[shown], hysteresis=False)
+        self.settled = True
+        return self._publish()
 
     def _publish(self) -> bool:
         centers, spans, has_span, has_center = self._next
@@ -174,7 +192,7 @@ class LaneAutoscale:
         self.restart()
         return changed
 
-    def _judge(self, lanes: slice, lo: np.ndarray, hi: np.ndarray) -> None:
+    def _judge(self, lanes: slice, lo: np.ndarray, hi: np.ndarray, hysteresis: bool = True) -> None:
         centers, spans, has_span, has_center = self._next
         low, high, middle = lane_statistics(lo, hi)
         measured = np.isfinite(low) & np.isfinite(high) & np.isfinite(middle)
@@ -182,7 +200,7 @@ class LaneAutoscale:
         old = self.spans[lanes]
         known = self.has_span[lanes]
         if self.auto:
-            change = measured & (~known | (wanted > old * LANE_GROW) | (wanted < old * LANE_SHRINK))
+            change = measured & (~known | (wanted > old * LANE_GROW) | (wanted < old * LANE_SHRINK) | ~hysteresis)
             spans[lanes] = np.where(change, wanted, old)
             has_span[lanes] = known | measured
         else:  # fixed: a lane without a span yet takes the fixed one (or its signal's)
@@ -190,7 +208,7 @@ class LaneAutoscale:
             spans[lanes] = np.where(fresh, wanted if self.fixed_span is None else self.fixed_span, old)
             has_span[lanes] = known | fresh
         span = np.where(has_span[lanes], spans[lanes], wanted)
-        moved = ~self.has_center[lanes] | (np.abs(middle - self.centers[lanes]) > LANE_RECENTER * span)
+        moved = ~self.has_center[lanes] | (np.abs(middle - self.centers[lanes]) > LANE_RECENTER * span) | ~hysteresis
         recenter = measured & moved
         centers[lanes] = np.where(recenter, middle, self.centers[lanes])
         has_center[lanes] = self.has_center[lanes] | measured

@@ -191,6 +191,13 @@ class LaneRaster:
         """Which columns hold a slice of the window (a boolean per column)."""
         return self.bin_of_column >= 0
 
+    @property
+    def full(self) -> bool:
+        """Whether the samples drawn since the canvas was set span the whole window (a
+        dropout inside it is a gap, not an unfilled window)."""
+        held = self.bin_of_column[self.bin_of_column >= 0]
+        return len(held) > 0 and self.newest - int(held.min()) >= self.width - 2
+
     # -- drawing ---------------------------------------------------------------------
 
     def _draw(self, image: np.ndarray, scale: LaneScale, columns: np.ndarray) -> None:

@@ -917,7 +917,8 @@ class PhysioPanel(QWidget):
         row.lanes.show_at(now, QRectF(-self.window_s, y_lo, self.window_s, y_hi - y_lo))
 
     def _scale_lanes(self, row: _Row, now: float) -> None:
-        """Measure the lanes' scale: all at once for the first samples or a new window, else
+        """Measure the lanes' scale: all at once for the first samples or a new window and
+        once more when that window is first full (see :meth:`LaneAutoscale.settle`), else
         every lane once per SCALE_REFRESH_S, a few per frame, so that no frame pays for all."""
         assert row.lanes is not None and row.lane_scale is not None
         raster, scale = row.lanes.raster, row.lane_scale
@@ -928,6 +929,8 @@ class PhysioPanel(QWidget):
         if row.scaled_at == -math.inf or (not scale.started and now - row.scaled_at >= SCALE_REFRESH_S):
             scale.rescale_all(raster.lo, raster.hi, shown)
             row.scaled_at = now
+        elif not scale.settled and raster.full:
+            scale.settle(raster.lo, raster.hi, shown)
         else:
             per_frame = math.ceil(len(row.channels) / max(1.0, SCALE_REFRESH_S * self.refresh_hz))
             scale.step(raster.lo, raster.hi, shown, per_frame)

@@ -47,6 +47,30 @@ def test_a_lane_whose_signal_grows_is_rescaled_one_that_wobbles_stays_still():
     assert scale.spans[0] > 2.5 * first[0] and scale.spans[1] == first[1]
 
 
+def test_a_scale_measured_on_a_filling_window_is_settled_once_on_the_full_one():
+    """Seen live: lanes scaled on the first second of EEG sat just under the growth
+    threshold and jumped by chance seconds after the window had filled."""
+    rng = np.random.default_rng(11)
+    scale = LaneAutoscale(8)
+    signal = noise(rng, 8, 10.0)
+    lo, hi = envelope(signal)
+    few = np.zeros(len(lo), dtype=bool)
+    few[:60] = True  # the first columns of a filling window
+    scale.rescale_all(lo, hi, few)
+    young = scale.spans.copy()
+    everything = np.ones(len(lo), dtype=bool)
+    scale.settle(lo, hi, everything)
+    assert scale.settled and not np.array_equal(scale.spans, young)
+    low, high, _ = lane_statistics(lo, hi)
+    assert np.allclose(scale.spans, (high - low) * 1.3)  # the full window's own span, exactly
+    settled = scale.spans.copy()
+    for _ in range(20):  # then the same signal, other samples in each window: still
+        assert not one_round(scale, noise(rng, 8, 10.0), per_step=3)
+    assert np.array_equal(scale.spans, settled)
+    scale.rescale_all(lo, hi, few)  # a new window fills again
+    assert not scale.settled
+
+
 def test_a_lane_shrinks_only_once_its_signal_is_much_smaller():
     rng = np.random.default_rng(8)
     scale = LaneAutoscale(1)

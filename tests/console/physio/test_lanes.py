@@ -40,6 +40,17 @@ def test_lanes_are_drawn_where_their_samples_are_and_a_dropout_is_a_gap():
     assert len(gap) >= 18  # the dropout shows as a gap of ~0.2 s
 
 
+def test_the_window_is_full_once_its_samples_span_it_and_a_dropout_does_not_empty_it():
+    raster = raster_of(1)
+    t = 10.0 + np.arange(0, 1.0, 0.001)
+    raster.add(t[:500], np.zeros((500, 1)))
+    assert not raster.full  # half a window so far
+    raster.add(t[800:], np.zeros((200, 1)))  # 0.3 s dropout, then samples to the window's end
+    assert raster.full
+    raster.configure(100, 40, 2.0, (-0.5, 0.5))  # a new window: filling again
+    assert not raster.full
+
+
 def test_a_spike_narrower_than_a_pixel_still_shows_at_its_full_height():
     raster = raster_of(1, width=100, height=100)  # 10 samples per pixel column
     t = 10.0 + np.arange(0, 1.0, 0.001)
