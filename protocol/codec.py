@@ -374,10 +374,26 @@ _local = threading.local()
 # Strict checking never records anything in its context (unknown fields raise), so one
 # shared instance serves every strict encode and decode, in any thread.
 _STRICT = Context(lenient=False, ignored=[])
+# Each message type's code is generated the first time the type is encoded or decoded:
+# generating all of them took ~25 ms of every program's start (the console's first paint
+# waits for it), and an engine uses a handful of types.
+_SPECS = {spec.type: spec for spec in PROTO.messages}
 _BY_TYPE: dict[str, _MessageCodec] = {}
-for _spec in PROTO.messages:
-    _dec, _enc = _compile_fields(_spec.fields, messages.MESSAGE_TYPES[_spec.type], _spec.type, envelope=True)
-    _BY_TYPE[_spec.type] = _MessageCodec(_spec, _dec, _enc)
+_generating = threading.Lock()
+
+
+def _generate(msg_type: str) -> _MessageCodec | None:
+    """The codec of ``msg_type`` (None for a type the protocol does not have), generated on
+    first use; any thread (the lock keeps two threads from generating one type twice)."""
+    spec = _SPECS.get(msg_type)
+    if spec is None:
+        return None
+    with _generating:
+        codec = _BY_TYPE.get(msg_type)
+        if codec is None:
+            dec, enc = _compile_fields(spec.fields, messages.MESSAGE_TYPES[msg_type], msg_type, envelope=True)
+            codec = _BY_TYPE[msg_type] = _MessageCodec(spec, dec, enc)
+        return codec
 
 
 _ACCEPTED_BY = {
@@ -396,7 +412,8 @@ def encode(message: messages.Message, msg_id: int) -> bytes:
     Raises ProtocolError when a field is out of its declared range or of the wrong type,
     so that a bug on our side is caught here rather than by the peer.
     """
-    codec = _BY_TYPE.get(getattr(message, "TYPE", ""))
+    msg_type = getattr(message, "TYPE", "")
+    codec = _BY_TYPE.get(msg_type) or _generate(msg_type)
     if codec is None:
         raise ProtocolError("unknown_type", f"{_describe(message)} is not a protocol message")
     try:
@@ -499,7 +516,7 @@ def decode(frame: bytes, *, receiver: str, lenient: bool = False) -> Received | 
         raise ProtocolError("malformed", "the map has no non-negative integer 'id'", msg_type=msg_type)
     if _too_deep(raw, LIMITS.max_depth):
         raise ProtocolError("too_deep", f"nesting deeper than {LIMITS.max_depth}", msg_type=msg_type, ref_id=msg_id)
-    codec = _BY_TYPE.get(msg_type)
+    codec = _BY_TYPE.get(msg_type) or _generate(msg_type)
     if codec is None:
         if lenient:
             return None

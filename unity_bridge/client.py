@@ -31,7 +31,6 @@ from enum import StrEnum
 from pathlib import Path
 
 import zmq
-from zmq.utils.monitor import parse_monitor_message
 
 from protocol import codec, messages, security
 from protocol.codec import ProtocolError
@@ -441,6 +440,9 @@ class EngineClient:
 
     def _on_handshake_event(self, events: list[EngineEvent]) -> None:
         """The encrypted handshake failed (the console refused our key) or succeeded."""
+        # Imported here: it imports asyncio (~25 ms of every start), for a rare event.
+        from zmq.utils.monitor import parse_monitor_message
+
         event = parse_monitor_message(self._monitor.recv_multipart())
         if event["event"] == zmq.EVENT_HANDSHAKE_SUCCEEDED:
             self._not_admitted_said = False

@@ -54,6 +54,14 @@ def run_console(
     from console.session.devices import DeviceListError, link_identity
     from console.session.model import SessionModel
 
+    try:
+        # The console's key pair and its paired headsets: who may connect. Read before PySide6
+        # is imported (finding the OS keyring imports every keyring backend).
+        keys, devices = link_identity(data_dir())
+    except (SecretError, DeviceListError) as exc:
+        print(f"vrclinic: {exc}", file=sys.stderr)
+        return 2
+
     from PySide6.QtCore import QTimer  # isort: skip (after the Qt-free modules, see above)
     from PySide6.QtWidgets import QApplication  # isort: skip
 
@@ -73,8 +81,6 @@ def run_console(
     # such calls on a loaded machine waited long enough to stall the heartbeats.
     sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
     try:
-        # The console's key pair and its paired headsets: who may connect (before any window).
-        keys, devices = link_identity(data_dir())
         # Bound now (a port in use is said before any window), headsets answered once the
         # panels built after the first paint are in place (see below).
         insecure = pairing_endpoint_for(bind, offset=2) if allow_unpaired_engines else None

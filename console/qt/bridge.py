@@ -25,7 +25,6 @@ import threading
 from collections import deque
 from collections.abc import Callable
 
-from PIL import Image
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 from PySide6.QtGui import QImage
 
@@ -47,6 +46,8 @@ def decode_jpeg(jpeg: bytes, fit: tuple[int, int] | None = None) -> QImage | Non
     GUI thread paints it as it is instead of scaling it smoothly in every paint; the frame's
     own size is then in the image's text ``SOURCE_SIZE``. Any thread; the decoding and
     resizing run without the GIL."""
+    from PIL import Image  # here, not at the top: Pillow's ~10 ms import is not on the first paint's path
+
     try:
         with Image.open(io.BytesIO(jpeg), formats=("JPEG",)) as picture:
             width, height = picture.size

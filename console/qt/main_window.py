@@ -17,6 +17,7 @@ import logging
 import os
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QCloseEvent, QImage, QKeySequence, QShortcut
@@ -38,7 +39,6 @@ from console.core.stall_watch import Stall, StallWatch
 from console.physio.live_metrics import LiveMetrics, LiveReading
 from console.qt.bridge import LinkBridge
 from console.qt.clinic_panel import ClinicPanel
-from console.qt.devices_dialog import DevicesDialog
 from console.qt.mirror_view import MirrorView
 from console.qt.panels import EventLog, HeadsetsPanel, SelfReportPanel, StimulusPanel
 from console.qt.recording_bar import RecordingBar
@@ -46,6 +46,9 @@ from console.qt.style import STYLE
 from console.session.devices import DeviceList
 from console.session.model import Mark, SessionModel
 from protocol.link import HeadsetState, PairingEnded, PairingRequested, PairingWindow
+
+if TYPE_CHECKING:
+    from console.qt.devices_dialog import DevicesDialog
 
 PAIRING_EVENTS = (PairingRequested, PairingEnded, PairingWindow)
 
@@ -319,6 +322,8 @@ class MainWindow(QMainWindow):
         if self.devices is None:
             return
         if self.devices_dialog is None:
+            from console.qt.devices_dialog import DevicesDialog  # a technician's dialog: not on the start's path
+
             self.devices_dialog = DevicesDialog(self.bridge.link, self.devices, self)
         self.devices_dialog.refresh()
         self.devices_dialog.show()

@@ -36,7 +36,6 @@ import threading
 from collections.abc import Callable
 
 import zmq
-from zmq.utils.monitor import parse_monitor_message
 
 from protocol import codec, messages, security
 from protocol.codec import ProtocolError
@@ -407,6 +406,9 @@ class ConsoleLink:
         """Handshake failures on the encrypted port: a client without CURVE is a protocol 1.0
         engine (or not ours), one whose handshake breaks off may also be pinned to another
         console's key; tell the technician, once in a while."""
+        # Imported here: it imports asyncio (~25 ms of every start), for a rare event.
+        from zmq.utils.monitor import parse_monitor_message
+
         event = parse_monitor_message(self._monitor.recv_multipart())
         update = (
             f"Update the headset app to one built for protocol {codec.PROTO.version} and pair it under Devices; "
