@@ -131,6 +131,10 @@ class SessionOutlets:
         self._metrics = pylsl.StreamOutlet(_metrics_info(self.names["metrics"], f"{self.names['metrics']}-{tag}"))
         model.measured.connect(self._measured)
 
+    def infos(self) -> list[pylsl.StreamInfo]:
+        """The descriptions of these streams (as a resolver would give them). Any thread."""
+        return [outlet.get_info() for outlet in (*self._outlets.values(), self._metrics)]
+
     def _push(self, kind: str, payload: dict, at: float) -> None:
         self._outlets[kind].push_sample([json.dumps(payload, ensure_ascii=False)], at)
 
@@ -410,6 +414,36 @@ class SessionRecorder:
                 raise RecordingError(f"{text}. What was recorded is in {self.path}.")
 
 
+RESOLVE_WAIT_S = 2.0  # how long answers to a stream query are awaited at most
+
+
+def resolve_now(known: list[pylsl.StreamInfo], wait_s: float = RESOLVE_WAIT_S) -> list[pylsl.StreamInfo]:
+    """The streams on the network now, freshly resolved (one description per stream).
+
+    Asked for by the names of the streams ``known`` (the console's directory and its own
+    outlets), the query ends as soon as each of those has answered; asking for every stream,
+    as before, waited ``wait_s`` for late answers in any case (~2 s of every start of a
+    recording). Other streams of those names (another room's console) are found when they
+    answer in time; a known stream that went away costs the whole wait, as before; a stream
+    the directory has not seen yet is not recorded (the recording says when a stream appears
+    that it does not record). Names no XPath literal can hold (both quote marks) make it ask
+    for everything. Any thread but the GUI thread (it waits)."""
+    names = sorted({info.name() for info in known})
+    literals = [f"'{n}'" if "'" not in n else f'"{n}"' if '"' not in n else None for n in names]
+    if not names or None in literals:
+        return list({info.uid(): info for info in pylsl.resolve_streams(wait_s)}.values())
+    query = " or ".join(f"name={literal}" for literal in literals)
+    wanted = {info.uid() for info in known}
+    found: dict[str, pylsl.StreamInfo] = {}
+    deadline = time.monotonic() + wait_s
+    while not wanted <= found.keys() and (left := deadline - time.monotonic()) > 0:
+        # At least one answer more than so far: a stream of the same name that answered first
+        # does not end the wait for one of ours.
+        for info in pylsl.resolve_bypred(query, minimum=len(found.keys() | wanted), timeout=left):
+            found[info.uid()] = info
+    return list(found.values())
+
+
 # -- one recording, and what the Record button drives --------------------------------------
 
 
@@ -638,7 +672,7 @@ class SessionRecording:
         or None if it did not start (said)."""
         # Record what is on the network now, freshly resolved: the directory may still list a
         # stream that just went away, and opening one of those would keep the recorder waiting.
-        infos = list({info.uid(): info for info in pylsl.resolve_streams(2.0)}.values())
+        infos = resolve_now([*self._streams(), *(self.outlets.infos() if self.outlets is not None else [])])
         name = part_name(len(self.parts) + 1)
         recorder = self.recorder if not self.parts else SessionRecorder(self.folder, self._report_error, name)
         try:

@@ -235,3 +235,34 @@ def test_the_event_log_is_hash_chained_so_an_entry_changed_afterwards_shows(tmp_
     del lines[2]
     log.write_text("".join(lines), encoding="utf-8")
     assert recorded.verify_chain(log).broken_at == 3  # a line removed breaks it too
+
+
+def test_a_recording_starts_with_the_known_streams_and_without_a_vanished_one():
+    """Resolving every stream waited 2 s for late answers at each start of a recording (and of
+    each part after a full disk); the recorder now asks for the known streams by name."""
+    import uuid
+
+    import pylsl
+
+    from console.recording.recorder import resolve_now
+
+    tag = uuid.uuid4().hex[:8]
+
+    def outlet(name: str) -> pylsl.StreamOutlet:
+        return pylsl.StreamOutlet(pylsl.StreamInfo(name, "Markers", 1, 0, "string", f"{name}-{uuid.uuid4().hex}"))
+
+    ecg, events = outlet(f"known-ECG-{tag}"), outlet(f"known-events-{tag}")
+    unknown = outlet(f"unknown-{tag}")
+    vanished = pylsl.StreamInfo(f"vanished-{tag}", "EEG", 8, 250, "float32", f"gone-{tag}")  # nobody sends it
+    known = [ecg.get_info(), events.get_info()]
+    found = {info.uid() for info in resolve_now(known)}
+    assert {ecg.get_info().uid(), events.get_info().uid()} <= found
+    assert unknown.get_info().uid() not in found
+    # One known stream gone: the others are still recorded (after the whole wait).
+    got = resolve_now([*known, vanished], wait_s=1.0)
+    assert {ecg.get_info().uid(), events.get_info().uid()} <= {info.uid() for info in got}
+    assert vanished.name() not in {info.name() for info in got}
+    # A name no XPath literal holds: everything is asked for, the known streams among it.
+    odd = outlet(f"""it's "odd" {tag}""")
+    found = {info.uid() for info in resolve_now([odd.get_info(), ecg.get_info()], wait_s=1.0)}
+    assert {odd.get_info().uid(), ecg.get_info().uid(), unknown.get_info().uid()} <= found
