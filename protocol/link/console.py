@@ -241,7 +241,7 @@ class ConsoleLink:
             self._router: lambda: self._read_one(self._router, True),
             self._zap: self._answer_zap,
             self._monitor: self._read_monitor,
-            waker_fd: self._waker.drain,
+            waker_fd: self._waker.drain,  # drained before the commands, see below
         }
         if self._pairing_sock is not None:
             readers[self._pairing_sock] = self._answer_key_request
@@ -256,10 +256,20 @@ class ConsoleLink:
             next_states = now()
             commands = self._commands
             while running:
-                for item, _ in zmq.zmq_poll(watched if self._accepting else commands_only, 50):
-                    readers[item]()
+                ready = zmq.zmq_poll(watched if self._accepting else commands_only, 50)
+                # Commands first: what the console did before a message arrived applies to it
+                # (pairing opened, then a headset asking for the key in the same round, was
+                # answered "closed" under load). The waker is drained before them, so that a
+                # command queued meanwhile wakes the next poll.
+                if any(item == waker_fd for item, _ in ready):
+                    self._waker.drain()
                 if not commands.empty():
                     running = self._drain_commands()
+                    if not running:
+                        break
+                for item, _ in ready:
+                    if item != waker_fd:
+                        readers[item]()
                 t = now()
                 if t >= next_states:  # state checks need ~20 ms resolution, not every message
                     next_states = t + 0.02

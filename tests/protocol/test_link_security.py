@@ -169,6 +169,19 @@ def test_pairing_with_the_code_both_sides_show(link, events, beater, started):
     wait_until(lambda: engine.client.state == EngineState.CONNECTED, what="the headset to be welcomed")
 
 
+def test_pairing_opened_just_before_a_key_request_applies_to_it(link, monkeypatch):
+    """Seen in a loaded suite: the technician opened pairing, the headset asked for the key
+    in the same round of the link thread, and was told pairing was closed (the socket was
+    read before the command queue)."""
+    keys = EngineKeys(KeyPair.generate())
+    assert not request_console_key(link.pairing_endpoint, "new-quest", keys).pairing_open
+    # The command waits in the queue until the link thread's next round, as when that
+    # thread is busy: here, until the key request wakes it.
+    monkeypatch.setattr(link._waker, "wake", lambda: None)
+    link.open_pairing(30)
+    assert request_console_key(link.pairing_endpoint, "new-quest", keys).pairing_open
+
+
 def test_a_rejected_pairing_request_is_told_no_in_words(link, events, started):
     link.open_pairing(30)
     engine = Engine(link, "unwanted", keys=EngineKeys(KeyPair.generate(), link.public_key))

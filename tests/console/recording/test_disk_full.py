@@ -77,7 +77,8 @@ def test_a_disk_that_fills_up_is_said_once_and_recording_goes_on_when_space_is_b
     outlets = SessionOutlets(model, prefix=f"disk-{tag}")
 
     def streams() -> list:
-        return [resolve(ecg.name), resolve(eeg.name)]
+        # Generous: on a loaded machine a resolve took over 5 s, failing the recorder's thread.
+        return [resolve(ecg.name, timeout=20.0), resolve(eeg.name, timeout=20.0)]
 
     rec = SessionRecording(model, small_disk / "session", outlets, streams, mirror_fps=0)
     rec.expect = (ecg.name, eeg.name)

@@ -36,7 +36,8 @@ def _record(folder: Path) -> None:
         model,
         folder,
         outlets,
-        lambda: [resolve(ecg.name), resolve(eda.name)],  # by name: at once (a full resolve waits)
+        # By name: at once (a full resolve waits); generous for a loaded machine.
+        lambda: [resolve(ecg.name, timeout=20.0), resolve(eda.name, timeout=20.0)],
         patient="P-007",
         mirror_fps=0,
         expect=(ecg.name, eda.name),
