@@ -11,6 +11,8 @@ Threads:
 - the decoder thread (``vrclinic-mirror``) takes the newest frame of a headset from the
   link (latest wins: frames that arrived meanwhile were already replaced), decodes the JPEG
   into a QImage (QImage, unlike QPixmap, may be built outside the GUI thread) and emits it.
+  Only the headset on screen (:meth:`LinkBridge.show_mirror_of`) is decoded: the others'
+  frames go to the recording as they came, with their size read from the JPEG header;
   It decodes with Pillow, which lets go of the GIL while it decodes: Qt's own decoder
   (``QImage.fromData``) holds it for the whole 10-15 ms of a 1280 px frame, and under a CPU
   hog the GUI thread, waiting for the GIL to run its heartbeat, stalled behind it;
@@ -72,6 +74,19 @@ def decode_jpeg(jpeg: bytes, fit: tuple[int, int] | None = None) -> QImage | Non
     return image
 
 
+def jpeg_size(jpeg: bytes) -> tuple[int, int] | None:
+    """The width and height a mirror frame's JPEG header gives, or None if it is not a JPEG
+    we would show (the same limits as :func:`decode_jpeg`); nothing is decoded. Any thread."""
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(jpeg), formats=("JPEG",)) as picture:
+            width, height = picture.size
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+        return None
+    return (width, height) if 0 < width <= MAX_MIRROR_SIDE and 0 < height <= MAX_MIRROR_SIDE else None
+
+
 def source_size(image: QImage) -> tuple[int, int]:
     """The size of the frame ``image`` was decoded from (see :func:`decode_jpeg`)."""
     text = image.text(SOURCE_SIZE)
@@ -107,6 +122,8 @@ class LinkBridge(QObject):
         self.link = ConsoleLink(config, on_event=self._from_link_thread, accepting=accepting)
         # The size the mirror is shown at (see set_mirror_size): frames are decoded to it.
         self._mirror_size: tuple[int, int] | None = None
+        # The headset whose view is on screen (see show_mirror_of); None: every headset's.
+        self._on_screen: str | None = None
         self._decoder = threading.Thread(target=self._decode_loop, name="vrclinic-mirror", daemon=True)
         self._decoder.start()
 
@@ -141,6 +158,12 @@ class LinkBridge(QObject):
         thread decodes the next frames to that size (a tuple, replaced whole: no lock)."""
         self._mirror_size = (width, height)
 
+    def show_mirror_of(self, name: str | None) -> None:
+        """GUI thread: only ``name``'s frames are decoded and emitted from now on (None: every
+        headset's); the others' still reach :attr:`frame_tap` (a string, replaced whole: no
+        lock). With two headsets this halves the decoding that competes with the GUI thread."""
+        self._on_screen = name
+
     @Slot()
     def _deliver(self) -> None:
         """GUI thread: hand the waiting events to the receivers, for at most SLICE_S; the
@@ -170,15 +193,21 @@ class LinkBridge(QObject):
                 item = self.link.take_mirror_frame(name)
                 if item is None:
                     continue
-                image = decode_jpeg(item.frame.jpeg, self._mirror_size)
-                if image is None:
+                tap = self.frame_tap
+                on_screen = self._on_screen
+                if on_screen is None or name == on_screen:
+                    image = decode_jpeg(item.frame.jpeg, self._mirror_size)
+                    size = source_size(image) if image is not None else None
+                    if image is not None:
+                        self.frame.emit(name, image, item.captured_at_local, item.received_at, item.frame.seq)
+                else:  # not shown: its header only, for the recording
+                    size = jpeg_size(item.frame.jpeg) if tap is not None else (0, 0)
+                if size is None:
                     self.decode_errors += 1
                     continue
-                self.frame.emit(name, image, item.captured_at_local, item.received_at, item.frame.seq)
-                tap = self.frame_tap
                 if tap is not None:
                     at = item.captured_at_local if item.captured_at_local is not None else item.received_at
-                    tap(name, item.frame.jpeg, at, *source_size(image))
+                    tap(name, item.frame.jpeg, at, *size)
 
     def close(self) -> None:
         """GUI thread, at exit: say bye to the headsets and close the socket, then stop decoding

@@ -208,6 +208,9 @@ class MainWindow(QMainWindow):
         bridge.event.connect(self.on_link_event)
         bridge.frame.connect(self.on_frame)
         self.mirror.canvas.resized.connect(bridge.set_mirror_size)
+        # Only the selected headset's view is decoded (the others' frames are still recorded).
+        bridge.show_mirror_of(model.current or None)
+        model.current_changed.connect(bridge.show_mirror_of)
         model.headset_changed.connect(self._headsets_changed)
         model.marked.connect(self._marked)
 

@@ -62,6 +62,32 @@ def test_mirror_frames_arrive_decoded_in_the_gui_thread(qtbot, sims):
         bridge.close()
 
 
+def test_only_the_headset_on_screen_is_decoded_and_every_headsets_view_is_recorded(qtbot, sims):
+    """Seen in the soak: every headset's frames were decoded, though the window shows one;
+    with two headsets that doubled the decoding competing with the GUI thread."""
+    bridge = LinkBridge(LinkConfig(bind="tcp://127.0.0.1:*"))
+    receiver = Receiver()
+    bridge.frame.connect(receiver.frame)
+    tapped: list[tuple[str, int, int]] = []
+    bridge.frame_tap = lambda name, jpeg, at, width, height: tapped.append((name, width, height))
+    bridge.show_mirror_of("shown")
+    bridge.open()
+    try:
+        for name, width in (("shown", 320), ("aside", 256)):
+            sims(bridge.link, name)
+            wait_until(lambda name=name: name in bridge.link.headsets(), what="the handshake")
+            bridge.link.send(name, messages.MirrorSettings(enabled=True, max_fps=10, max_width=width))
+        qtbot.waitUntil(lambda: {"shown", "aside"} <= {name for name, _, _ in tapped}, timeout=5000)
+        qtbot.waitUntil(lambda: len(receiver.frames) >= 2, timeout=5000)
+        assert {name for name, _, _ in receiver.frames} == {"shown"}
+        assert {(name, width) for name, width, _ in tapped} == {("shown", 320), ("aside", 256)}
+        bridge.show_mirror_of("aside")  # the therapist picks the other headset
+        qtbot.waitUntil(lambda: receiver.frames[-1][:2] == ("aside", 256), timeout=5000)
+        assert bridge.decode_errors == 0
+    finally:
+        bridge.close()
+
+
 def jpeg_of(width: int, height: int, colour: tuple[int, int, int], quality: int = 90) -> bytes:
     import io
 
@@ -82,7 +108,7 @@ def test_a_mirror_jpeg_is_decoded_to_the_picture_it_holds():
 
 
 def test_what_a_hostile_engine_sends_as_a_mirror_jpeg_is_refused_not_shown():
-    from console.qt.bridge import MAX_MIRROR_SIDE, decode_jpeg
+    from console.qt.bridge import MAX_MIRROR_SIDE, decode_jpeg, jpeg_size
 
     whole = jpeg_of(320, 180, (10, 120, 10))
     assert decode_jpeg(b"") is None
@@ -95,6 +121,10 @@ def test_what_a_hostile_engine_sends_as_a_mirror_jpeg_is_refused_not_shown():
     huge[marker + 5 : marker + 7] = big
     huge[marker + 7 : marker + 9] = big
     assert decode_jpeg(bytes(huge)) is None
+    # The header alone (a headset not on screen, recorded as it came): the same refusals.
+    assert jpeg_size(whole) == (320, 180)
+    assert jpeg_size(b"") is None and jpeg_size(b"not a jpeg at all" * 100) is None
+    assert jpeg_size(bytes(huge)) is None
 
 
 def test_a_mirror_jpeg_is_decoded_to_the_size_it_is_shown_at_and_remembers_its_own():
