@@ -34,6 +34,23 @@ from protocol.link import (
 )
 from protocol.timing import now
 
+# A headset's safety event in the event log and on the timeline: the protocol's kinds are
+# identifiers (a newer headset may send one not listed: its identifier, spaced, is shown).
+HEADSET_SAFETY_WORDS: dict[str, str] = {
+    messages.SafetyKind.WATCHDOG: "calmed by its watchdog",
+    messages.SafetyKind.MAKE_SAFE_DONE: "calm scene shown",
+    messages.SafetyKind.OVERHEATING: "overheating",
+    messages.SafetyKind.BATTERY_LOW: "battery low",
+    messages.SafetyKind.TRACKING_LOST: "tracking lost",
+    messages.SafetyKind.PATIENT_REQUEST: "the patient asked to stop",
+    messages.SafetyKind.OTHER: "safety event",
+}
+
+
+def safety_words(kind: str) -> str:
+    """What a headset's safety event kind is called for a therapist."""
+    return HEADSET_SAFETY_WORDS.get(kind) or str(kind).replace("_", " ")
+
 
 class Link(Protocol):
     """What the model needs of protocol.link.ConsoleLink (tests may pass a recorder)."""
@@ -383,8 +400,9 @@ class SessionModel:
                 return
             self._on_answer(h, msg, event.received_at)
         elif isinstance(msg, messages.SafetyEvent):
-            self.note("safety", h.name, f"{msg.kind}: {msg.text}")
-            self.mark(str(msg.kind), "safety", event.received_at)
+            words = safety_words(msg.kind)
+            self.note("safety", h.name, f"{words}: {msg.text}")
+            self.mark(words, "safety", event.received_at)
         elif isinstance(msg, messages.Marker):
             self.note("marker", h.name, msg.label + (f" — {msg.note}" if msg.note else ""))
             self.mark(msg.label, "marker", event.received_at)

@@ -122,6 +122,18 @@ def test_ratings_are_recorded_with_response_time_and_marked():
     assert model.marks[-1].label == "SUDS 42"
 
 
+def test_a_headsets_safety_event_is_logged_and_marked_in_words_not_identifiers():
+    """Seen in the demo's timeline: the calm scene's arrival was labelled 'make_safe_done'."""
+    model, _ = connected_model()
+    done = messages.SafetyEvent(kind="make_safe_done", text="The calm scene is fully shown.", at=3.0)
+    model.apply(MessageReceived("h1", 5, done, 3.0))
+    assert model.marks[-1].label == "calm scene shown" and model.marks[-1].kind == "safety"
+    assert model.log[-1].text == "calm scene shown: The calm scene is fully shown."
+    asked = messages.SafetyEvent(kind="patient_request", text="Stop button pressed.", at=4.0)
+    model.apply(MessageReceived("h1", 6, asked, 4.0))
+    assert model.log[-1].text == "the patient asked to stop: Stop button pressed."
+
+
 def test_lost_headset_is_logged_as_a_safety_event():
     model, _ = connected_model()
     model.apply(HeadsetStateChanged("h1", HeadsetState.LOST, HeadsetState.STALE, 2.1, "no heartbeat for 2100 ms"))
