@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, QThread, Slot
+from PySide6.QtCore import QCoreApplication, QObject, QThread, Slot
 from PySide6.QtGui import QImage
 
 from console.qt.bridge import LinkBridge
 from protocol import messages
 from protocol.link import HeadsetJoined, LinkConfig
 from tests.conftest import wait_until
+
+
+def close(bridge: LinkBridge) -> None:
+    """Close ``bridge`` and deliver what its threads had queued meanwhile while it still
+    exists: a frame delivered after the bridge was gone failed the next test in this
+    process ("Signal source has been deleted")."""
+    bridge.close()
+    QCoreApplication.sendPostedEvents()
+    QCoreApplication.processEvents()
 
 
 class Receiver(QObject):
@@ -41,7 +50,7 @@ def test_a_headset_joining_before_the_window_is_ready_is_not_lost(qtbot, sims):
         qtbot.waitUntil(lambda: any(isinstance(e, HeadsetJoined) for e in receiver.events), timeout=3000)
         sim.close()
     finally:
-        bridge.close()
+        close(bridge)
 
 
 def test_mirror_frames_arrive_decoded_in_the_gui_thread(qtbot, sims):
@@ -59,7 +68,7 @@ def test_mirror_frames_arrive_decoded_in_the_gui_thread(qtbot, sims):
         assert [seq for _, _, seq in frames] == sorted(seq for _, _, seq in frames)
         assert receiver.threads == {QThread.currentThread()}  # this test runs in the GUI thread
     finally:
-        bridge.close()
+        close(bridge)
 
 
 def test_only_the_headset_on_screen_is_decoded_and_every_headsets_view_is_recorded(qtbot, sims):
@@ -85,7 +94,7 @@ def test_only_the_headset_on_screen_is_decoded_and_every_headsets_view_is_record
         qtbot.waitUntil(lambda: receiver.frames[-1][:2] == ("aside", 256), timeout=5000)
         assert bridge.decode_errors == 0
     finally:
-        bridge.close()
+        close(bridge)
 
 
 def jpeg_of(width: int, height: int, colour: tuple[int, int, int], quality: int = 90) -> bytes:
