@@ -174,6 +174,16 @@ def make_curve_client(sock: zmq.Socket, keys: EngineKeys) -> None:
     sock.setsockopt(zmq.CURVE_SECRETKEY, keys.own.secret.encode("ascii"))
 
 
+def handshake_event(monitor: zmq.Socket, flags: int = 0) -> dict:
+    """The next event from a socket's monitor (``get_monitor_socket``): a handshake that
+    failed or succeeded, as pyzmq parses it. The socket's thread."""
+    # Imported here: zmq.utils.monitor imports asyncio (~25 ms of every program's start),
+    # for an event that is rare.
+    from zmq.utils.monitor import parse_monitor_message
+
+    return parse_monitor_message(monitor.recv_multipart(flags))
+
+
 def bind_zap(ctx: zmq.Context) -> zmq.Socket:
     """The ZAP handler's socket, bound in ``ctx`` (call before binding the CURVE port: a
     CURVE server with no ZAP handler admits everyone). Raises zmq.ZMQError when another

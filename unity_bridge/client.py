@@ -440,10 +440,7 @@ class EngineClient:
 
     def _on_handshake_event(self, events: list[EngineEvent]) -> None:
         """The encrypted handshake failed (the console refused our key) or succeeded."""
-        # Imported here: it imports asyncio (~25 ms of every start), for a rare event.
-        from zmq.utils.monitor import parse_monitor_message
-
-        event = parse_monitor_message(self._monitor.recv_multipart())
+        event = security.handshake_event(self._monitor)
         if event["event"] == zmq.EVENT_HANDSHAKE_SUCCEEDED:
             self._not_admitted_said = False
         elif not self._not_admitted_said:  # say it once, not at every reconnection attempt

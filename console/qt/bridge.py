@@ -12,7 +12,7 @@ Threads:
   link (latest wins: frames that arrived meanwhile were already replaced), decodes the JPEG
   into a QImage (QImage, unlike QPixmap, may be built outside the GUI thread) and emits it.
   Only the headset on screen (:meth:`LinkBridge.show_mirror_of`) is decoded: the others'
-  frames go to the recording as they came, with their size read from the JPEG header;
+  frames go to the recording as they came, with their size read from the JPEG header.
   It decodes with Pillow, which lets go of the GIL while it decodes: Qt's own decoder
   (``QImage.fromData``) holds it for the whole 10-15 ms of a 1280 px frame, and under a CPU
   hog the GUI thread, waiting for the GIL to run its heartbeat, stalled behind it;
@@ -40,6 +40,23 @@ MAX_MIRROR_SIDE = 8192  # px: a frame said to be larger is refused before it is 
 SOURCE_SIZE = "vrclinic-source-size"  # QImage text: the frame's own size, "WxH", when shown smaller
 
 
+def _open_jpeg(jpeg: bytes):  # -> PIL.Image.Image | None (Pillow is imported lazily)
+    """Pillow's view of a mirror frame's JPEG, its header read and nothing decoded yet, or
+    None if it is not a JPEG or claims an absurd size (refused before anything is allocated).
+    The caller closes it."""
+    from PIL import Image  # here, not at the top: Pillow's ~10 ms import is not on the first paint's path
+
+    try:
+        picture = Image.open(io.BytesIO(jpeg), formats=("JPEG",))
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+        return None
+    width, height = picture.size
+    if not (0 < width <= MAX_MIRROR_SIDE and 0 < height <= MAX_MIRROR_SIDE):
+        picture.close()
+        return None
+    return picture
+
+
 def decode_jpeg(jpeg: bytes, fit: tuple[int, int] | None = None) -> QImage | None:
     """A mirror frame's JPEG as an RGB QImage, or None if it is not a JPEG we can show (not
     one, damaged, or absurdly large: the size is read from its header before anything is
@@ -48,13 +65,14 @@ def decode_jpeg(jpeg: bytes, fit: tuple[int, int] | None = None) -> QImage | Non
     GUI thread paints it as it is instead of scaling it smoothly in every paint; the frame's
     own size is then in the image's text ``SOURCE_SIZE``. Any thread; the decoding and
     resizing run without the GIL."""
-    from PIL import Image  # here, not at the top: Pillow's ~10 ms import is not on the first paint's path
+    from PIL import Image
 
+    picture = _open_jpeg(jpeg)
+    if picture is None:
+        return None
     try:
-        with Image.open(io.BytesIO(jpeg), formats=("JPEG",)) as picture:
+        with picture:
             width, height = picture.size
-            if not (0 < width <= MAX_MIRROR_SIDE and 0 < height <= MAX_MIRROR_SIDE):
-                return None
             target = None
             if fit is not None and fit[0] > 0 and fit[1] > 0:
                 scale = min(fit[0] / width, fit[1] / height)
@@ -76,15 +94,12 @@ def decode_jpeg(jpeg: bytes, fit: tuple[int, int] | None = None) -> QImage | Non
 
 def jpeg_size(jpeg: bytes) -> tuple[int, int] | None:
     """The width and height a mirror frame's JPEG header gives, or None if it is not a JPEG
-    we would show (the same limits as :func:`decode_jpeg`); nothing is decoded. Any thread."""
-    from PIL import Image
-
-    try:
-        with Image.open(io.BytesIO(jpeg), formats=("JPEG",)) as picture:
-            width, height = picture.size
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+    we would show (the same refusals as :func:`decode_jpeg`); nothing is decoded. Any thread."""
+    picture = _open_jpeg(jpeg)
+    if picture is None:
         return None
-    return (width, height) if 0 < width <= MAX_MIRROR_SIDE and 0 < height <= MAX_MIRROR_SIDE else None
+    with picture:
+        return picture.size
 
 
 def source_size(image: QImage) -> tuple[int, int]:
@@ -194,20 +209,22 @@ class LinkBridge(QObject):
                 if item is None:
                     continue
                 tap = self.frame_tap
-                on_screen = self._on_screen
-                if on_screen is None or name == on_screen:
-                    image = decode_jpeg(item.frame.jpeg, self._mirror_size)
-                    size = source_size(image) if image is not None else None
-                    if image is not None:
-                        self.frame.emit(name, image, item.captured_at_local, item.received_at, item.frame.seq)
-                else:  # not shown: its header only, for the recording
-                    size = jpeg_size(item.frame.jpeg) if tap is not None else (0, 0)
-                if size is None:
+                at = item.captured_at_local if item.captured_at_local is not None else item.received_at
+                if self._on_screen not in (None, name):  # not shown: its header only, for the recording
+                    if tap is not None:
+                        size = jpeg_size(item.frame.jpeg)
+                        if size is None:
+                            self.decode_errors += 1
+                        else:
+                            tap(name, item.frame.jpeg, at, *size)
+                    continue
+                image = decode_jpeg(item.frame.jpeg, self._mirror_size)
+                if image is None:
                     self.decode_errors += 1
                     continue
+                self.frame.emit(name, image, item.captured_at_local, item.received_at, item.frame.seq)
                 if tap is not None:
-                    at = item.captured_at_local if item.captured_at_local is not None else item.received_at
-                    tap(name, item.frame.jpeg, at, *size)
+                    tap(name, item.frame.jpeg, at, *source_size(image))
 
     def close(self) -> None:
         """GUI thread, at exit: say bye to the headsets and close the socket, then stop decoding

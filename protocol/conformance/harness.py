@@ -38,7 +38,6 @@ from pathlib import Path
 from typing import IO
 
 import zmq
-from zmq.utils.monitor import parse_monitor_message
 
 from protocol import codec, messages, security
 from protocol.codec import ProtocolError
@@ -543,7 +542,7 @@ class Harness:
         assert self.monitor is not None
         while True:
             try:
-                event = parse_monitor_message(self.monitor.recv_multipart(zmq.NOBLOCK))
+                event = security.handshake_event(self.monitor, zmq.NOBLOCK)
             except zmq.Again:
                 return
             if event["event"] == zmq.EVENT_HANDSHAKE_FAILED_AUTH:

@@ -241,16 +241,15 @@ class ConsoleLink:
             self._router: lambda: self._read_one(self._router, True),
             self._zap: self._answer_zap,
             self._monitor: self._read_monitor,
-            waker_fd: self._waker.drain,  # drained before the commands, see below
         }
         if self._pairing_sock is not None:
             readers[self._pairing_sock] = self._answer_key_request
         if self._insecure is not None:
             readers[self._insecure] = lambda: self._read_one(self._insecure, False)
         # zmq_poll itself rather than zmq.Poller: the same call with less Python around it.
-        watched = [(sock, zmq.POLLIN) for sock in readers]
         # Until accept(): headsets' messages (and handshakes, which wait for ZAP) wait.
         commands_only = [(waker_fd, zmq.POLLIN)]
+        watched = [(sock, zmq.POLLIN) for sock in readers] + commands_only
         try:
             running = True
             next_states = now()
@@ -416,10 +415,7 @@ class ConsoleLink:
         """Handshake failures on the encrypted port: a client without CURVE is a protocol 1.0
         engine (or not ours), one whose handshake breaks off may also be pinned to another
         console's key; tell the technician, once in a while."""
-        # Imported here: it imports asyncio (~25 ms of every start), for a rare event.
-        from zmq.utils.monitor import parse_monitor_message
-
-        event = parse_monitor_message(self._monitor.recv_multipart())
+        event = security.handshake_event(self._monitor)
         update = (
             f"Update the headset app to one built for protocol {codec.PROTO.version} and pair it under Devices; "
             'for a lab bench only, the setting "allow unpaired engines" opens a separate unencrypted port.'
